@@ -1,0 +1,59 @@
+/* The command line: global options, the command table, and helpers shared by the commands.
+ * Each command lives in its own file and only parses arguments and calls the library. */
+#ifndef ISOLA_CLI_H
+#define ISOLA_CLI_H
+
+#include <stdbool.h>
+
+#include "core/engine.h"
+#include "core/err.h"
+#include "core/state.h"
+
+struct cli {
+  const char *argv0;
+  const char *root;
+  const char *log_path;
+  bool log_json;
+  bool debug;
+  const char *isolation; /* --isolation */
+};
+
+extern struct cli cli;
+
+struct command {
+  const char *name;
+  int (*run)(int argc, char **argv); /* argv[0] is the command name; returns the exit status */
+  const char *summary;
+};
+
+/* Reports an error as runc does: to --log in its format, else to stderr. Returns 1. */
+int cli_error(const struct isola_err *err);
+int cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Opens and locks container `id` and loads its state, refreshed against the live process. */
+int cli_open(const char *id, struct state_dir *d, struct isola_state *st, struct isola_err *err);
+/* The engine that runs the container recorded in `st`. */
+const struct isola_engine *cli_engine(const struct isola_state *st, struct isola_err *err);
+/* The config saved in the state dir at create (NULL when there is none). */
+struct oci_config *cli_saved_config(struct state_dir *d);
+/* Parses "KILL", "SIGKILL", "9"; -1 when unknown. */
+int cli_signal(const char *s);
+/* Shared by create and run: parses create's flags into `o`; returns the index of the id. */
+int cli_parse_create(int argc, char **argv, struct create_opts *o, bool *detach, bool is_run);
+/* create: loads the bundle, chooses the engine, creates. On failure nothing is left behind. */
+int cli_create(struct create_opts *o, struct isola_err *err);
+/* delete (also after `run`): destroys and removes the state dir. */
+int cli_delete(const char *id, bool force, struct isola_err *err);
+
+int cmd_create(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_spec(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+
+#endif

@@ -1,0 +1,88 @@
+/* isola: global options and the command table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef ISOLA_VERSION
+#define ISOLA_VERSION "0.1.0"
+#endif
+
+struct cli cli = {.root = "/run/isola"};
+
+static const struct command commands[] = {
+    {"create", cmd_create, "create a container (paused before its program)"},
+    {"start", cmd_start, "start the program of a created container"},
+    {"run", cmd_run, "create and start a container, and wait for it"},
+    {"state", cmd_state, "print the state of a container as OCI state JSON"},
+    {"kill", cmd_kill, "send a signal to a container's process"},
+    {"delete", cmd_delete, "delete a container and everything it holds"},
+    {"list", cmd_list, "list containers"},
+    {"spec", cmd_spec, "write a default config.json"},
+    {"features", cmd_features, "print the OCI features document"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: isola [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+          "Runs OCI bundles as containers, microVMs or WebAssembly sandboxes.\n\n"
+          "global options:\n"
+          "  --root DIR            state directory (default /run/isola)\n"
+          "  --log FILE            write errors and debug output to FILE instead of stderr\n"
+          "  --log-format FORMAT   text or json (default text)\n"
+          "  --isolation ENGINE    container, vm or wasm (default: chosen per bundle)\n"
+          "  --systemd-cgroup      accepted for runc compatibility; cgroupfs is used\n"
+          "  --debug               print what is done\n"
+          "  --version, --help\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n`isola COMMAND --help` describes each.\n");
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"root", required_argument, 0, 'r'},     {"log", required_argument, 0, 'l'},
+      {"log-format", required_argument, 0, 'f'}, {"debug", no_argument, 0, 'd'},
+      {"version", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
+      {"isolation", required_argument, 0, 'i'}, {"systemd-cgroup", no_argument, 0, 's'},
+      {"rootless", required_argument, 0, 'R'}, {"criu", required_argument, 0, 'c'},
+      {0, 0, 0, 0},
+  };
+  cli.argv0 = argv[0];
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+    switch (c) {
+    case 'r': cli.root = optarg; break;
+    case 'l': cli.log_path = optarg; break;
+    case 'f':
+      if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+        return cli_errorf("--log-format: expected text or json, got `%s`", optarg);
+      cli.log_json = !strcmp(optarg, "json");
+      break;
+    case 'd': cli.debug = true; break;
+    case 'i': cli.isolation = optarg; break;
+    case 's': case 'R': case 'c': break; /* accepted for compatibility */
+    case 'v':
+      printf("isola version %s\nspec: 1.0.2\nengines: container\n", ISOLA_VERSION);
+      return 0;
+    case 'h': usage(stdout); return 0;
+    default:
+      return cli_errorf("unknown global option `%s` (see isola --help)", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return 1;
+  }
+  const char *name = argv[optind];
+  int sub = optind;
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (!strcmp(commands[i].name, name)) {
+      optind = 0; /* reset getopt: the command parses its own options from argv[1] */
+      return commands[i].run(argc - sub, argv + sub);
+    }
+  return cli_errorf("unknown command `%s` (see isola --help)", name);
+}

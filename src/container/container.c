@@ -1,0 +1,117 @@
+/* The container engine: the table of operations the CLI calls (see core/engine.h). */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container/cgroup.h"
+#include "container/container.h"
+#include "container/process.h"
+#include "core/cleanup.h"
+#include "core/engine.h"
+
+static int container_create(const struct create_opts *o, const struct oci_config *cfg,
+                            struct state_dir *d, struct isola_state *st, struct isola_err *err) {
+  char rootfs[PATH_MAX], joined[PATH_MAX];
+  if (cfg->root_path[0] == '/') snprintf(joined, sizeof joined, "%s", cfg->root_path);
+  else snprintf(joined, sizeof joined, "%s/%s", o->bundle, cfg->root_path);
+  if (!realpath(joined, rootfs))
+    return isola_fail_errno(err, errno, "config.json: root.path: `%s`", joined);
+  return container_spawn(o, cfg, rootfs, d, st, err);
+}
+
+static int container_start(struct state_dir *d, struct isola_state *st,
+                           const struct oci_config *cfg, struct isola_err *err) {
+  /* Non-blocking: with the child gone there is no reader and open fails with ENXIO. The child
+   * holds the fifo read-write, so a live child always makes this open succeed. */
+  _cleanup_close_ int fd = openat(d->dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return isola_fail(err, EINVAL, "container `%s` was started already", st->id);
+    return isola_fail_errno(err, errno, "container `%s`: open exec fifo", st->id);
+  }
+  if (write(fd, "0", 1) != 1)
+    return isola_fail_errno(err, errno, "container `%s`: release the process", st->id);
+  unlinkat(d->dirfd, "exec.fifo", 0);
+  st->started = true;
+  st->status = ST_RUNNING;
+  if (state_save(d, st, err) < 0) return -1;
+  struct isola_err warn;
+  if (hooks_run(cfg, OCI_HOOK_POSTSTART, st, &warn) < 0)
+    fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */
+  return 0;
+}
+
+static int container_kill(struct state_dir *d, struct isola_state *st, int sig, bool all,
+                          struct isola_err *err) {
+  if (all) {
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n;
+    if (cgroup_pids(json_object_get(st->extra, "cgroupDirs"), &pids, &n, err) < 0) return -1;
+    for (size_t i = 0; i < n; i++) kill(pids[i], sig);
+  }
+  if (kill(st->pid, sig) < 0 && !(all && errno == ESRCH))
+    return isola_fail_errno(err, errno, "container `%s`: kill pid %d", st->id, st->pid);
+  return 0;
+}
+
+/* Waits up to `ms` for a process that may not be our child to be gone or a zombie. */
+static bool wait_gone(pid_t pid, uint64_t start, int ms) {
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+    close(fd);
+    waitpid(pid, NULL, WNOHANG); /* our own child, when `run` deletes */
+    return r > 0;
+  }
+  for (int i = 0; i < ms; i++) {
+    bool zombie;
+    uint64_t s = proc_start_time(pid, &zombie);
+    if (!s || zombie || s != start) return true;
+    nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+  }
+  return false;
+}
+
+static int container_destroy(struct state_dir *d, struct isola_state *st,
+                             const struct oci_config *cfg, struct isola_err *err) {
+  json_t *dirs = json_object_get(st->extra, "cgroupDirs");
+  state_refresh(st);
+  if (st->pid > 0 && st->status != ST_STOPPED) {
+    kill(st->pid, SIGKILL);
+    if (!wait_gone(st->pid, st->pid_start, 5000))
+      return isola_fail(err, EBUSY, "container `%s`: pid %d did not exit after SIGKILL", st->id,
+                        st->pid);
+  }
+  /* Without a pid namespace, other processes of the container may remain: kill the cgroup. */
+  for (int round = 0; dirs && round < 50; round++) {
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n = 0;
+    if (cgroup_pids(dirs, &pids, &n, err) < 0 || n == 0) break;
+    for (size_t i = 0; i < n; i++) kill(pids[i], SIGKILL);
+    nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+  }
+  if (dirs && cgroup_remove(dirs, err) < 0) return -1;
+  st->status = ST_STOPPED;
+  if (cfg) {
+    struct isola_err warn;
+    if (hooks_run(cfg, OCI_HOOK_POSTSTOP, st, &warn) < 0)
+      fprintf(stderr, "isola: warning: %s\n", warn.msg);
+  }
+  return 0;
+}
+
+const struct isola_engine engine_container = {
+    .name = "container",
+    .create = container_create,
+    .start = container_start,
+    .kill = container_kill,
+    .destroy = container_destroy,
+};

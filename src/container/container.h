@@ -1,0 +1,59 @@
+/* The container engine's internal pieces, one file per kernel facility. Each runs either in the
+ * runtime (parent) or in the container's init process (child); the comment on each says which.
+ */
+#ifndef ISOLA_CONTAINER_H
+#define ISOLA_CONTAINER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/err.h"
+#include "core/oci_config.h"
+#include "core/state.h"
+
+/* namespaces.c */
+int ns_clone_flag(enum oci_ns ns);
+/* Flags for the namespaces to create (present, no path) at clone time. The cgroup namespace
+ * is left out: the child unshares it after the parent has placed it in its cgroup. */
+int ns_clone_flags(const struct oci_config *cfg);
+/* Parent, before clone: joins the pid and time namespaces given by path, and unshares a new
+ * time namespace with its offsets, so the child is born in them (both apply to children
+ * only). */
+int ns_prepare_parent(const struct oci_config *cfg, struct isola_err *err);
+/* Child: joins the namespaces given by path (user first), then unshares cgroup. */
+int ns_join_child(const struct oci_config *cfg, struct isola_err *err);
+/* Parent: writes uid_map, setgroups and gid_map of the child. */
+int ns_write_idmaps(pid_t pid, const struct oci_config *cfg, struct isola_err *err);
+
+/* caps.c (child) */
+/* Capabilities the runtime itself may hand out (its bounding set). */
+uint64_t caps_available(void);
+/* Drops the bounding set to cfg's, sets the other four sets and ambient. Call after setuid with
+ * PR_SET_KEEPCAPS on. Capabilities outside caps_available() are dropped with a warning. */
+int caps_apply(const struct oci_process *p, struct isola_err *err);
+
+/* rlimits.c (child) */
+int rlimits_apply(const struct oci_process *p, struct isola_err *err);
+
+/* hooks.c (parent or child) */
+/* Runs cfg's hooks of `kind` in order, each with the state JSON on stdin and its timeout.
+ * Returns -1 at the first failure. */
+int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const struct isola_state *st,
+              struct isola_err *err);
+
+/* terminal.c (child) */
+/* Opens a new pty in the container's /dev/pts, sends the master to `console_socket` over
+ * SCM_RIGHTS, and makes the slave the process's controlling terminal and stdio. */
+int terminal_setup(const char *console_socket_fd_path, int console_fd,
+                   const struct oci_process *p, struct isola_err *err);
+
+/* process.c (child) */
+/* Looks `prog` up in PATH of `env` (as execvp would, inside the new root). */
+int find_executable(const char *prog, char *const env[], char *out, size_t outlen,
+                    struct isola_err *err);
+
+/* sysctl, hostname (child) */
+int sysctl_apply(const struct oci_config *cfg, struct isola_err *err);
+
+#endif

@@ -1,0 +1,94 @@
+/* OCI hooks: each runs with the container's state JSON on stdin, killed past its timeout. */
+#include "container/container.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    buf += n, len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int run_one(const struct oci_hook *h, const char *what, const char *state_json,
+                   struct isola_err *err) {
+  int in[2];
+  if (pipe2(in, O_CLOEXEC) < 0) return isola_fail_errno(err, errno, "%s: pipe", what);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(in[0]), close(in[1]);
+    return isola_fail_errno(err, errno, "%s: fork", what);
+  }
+  if (pid == 0) {
+    dup2(in[0], 0);
+    char *const default_args[] = {h->path, NULL};
+    char *const empty_env[] = {NULL};
+    execve(h->path, h->args ? h->args : default_args, h->env ? h->env : empty_env);
+    fprintf(stderr, "isola: %s: exec `%s`: %s\n", what, h->path, strerror(errno));
+    _exit(127);
+  }
+  close(in[0]);
+  _cleanup_kill_ pid_t child = pid;
+  /* A hook that does not read its stdin must not block us: ignore EPIPE. */
+  struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+  sigaction(SIGPIPE, &ign, &old);
+  write_all(in[1], state_json, strlen(state_json));
+  close(in[1]);
+  sigaction(SIGPIPE, &old, NULL);
+
+  _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (h->timeout > 0 && pidfd >= 0) {
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long left = (long)h->timeout * 1000;
+    for (;;) {
+      int r = poll(&pfd, 1, (int)left);
+      if (r > 0) break;
+      if (r < 0 && errno != EINTR) break;
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      left = (long)h->timeout * 1000 - ((t1.tv_sec - t0.tv_sec) * 1000 +
+                                        (t1.tv_nsec - t0.tv_nsec) / 1000000);
+      if (r == 0 || left <= 0)
+        return isola_fail(err, ETIMEDOUT, "%s `%s`: timed out after %d s", what, h->path,
+                          h->timeout); /* cleanup kills and reaps it */
+    }
+  }
+  int status;
+  while (waitpid(take_pid(&child), &status, 0) < 0)
+    if (errno != EINTR) return isola_fail_errno(err, errno, "%s: wait", what);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  if (WIFSIGNALED(status))
+    return isola_fail(err, ECHILD, "%s `%s`: killed by signal %d", what, h->path,
+                      WTERMSIG(status));
+  return isola_fail(err, ECHILD, "%s `%s`: exited with status %d", what, h->path,
+                    WEXITSTATUS(status));
+}
+
+int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const struct isola_state *st,
+              struct isola_err *err) {
+  if (!cfg->nhooks[kind]) return 0;
+  _cleanup_json_ json_t *j = state_oci_json(st);
+  _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  if (!text) return isola_fail(err, ENOMEM, "hooks: encode state");
+  for (size_t i = 0; i < cfg->nhooks[kind]; i++) {
+    char what[64];
+    snprintf(what, sizeof what, "hooks.%s[%zu]", oci_hook_name(kind), i);
+    if (run_one(&cfg->hooks[kind][i], what, text, err) < 0) return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,385 @@
+/* Creating the container's init process: clone into new namespaces, build the container around
+ * it step by step in lockstep with the runtime, and park it before execve until `start`.
+ *
+ * The handshake (the same numbers appear on both sides):
+ *   1. runtime: clone3() the child into its new namespaces.
+ *   2. runtime: write the child's uid/gid maps, put it in its cgroup, send GO.
+ *   3. child:   become root of its user namespace, join namespaces given by path, unshare the
+ *               cgroup namespace; mount everything (rootfs_prepare); send HOOKS.
+ *   4. runtime: run the prestart and createRuntime hooks; send GO.
+ *   5. child:   run createContainer hooks; pivot_root; masked/read-only paths; hostname,
+ *               sysctl, terminal, rlimits, user, capabilities; find the executable; send READY
+ *               (or ERROR with the message, at any step, then exit).
+ *   6. runtime: record pid and "created"; `create` exits.
+ *   7. child:   block reading the exec fifo; `start` writes one byte into it.
+ *   8. child:   run startContainer hooks, load seccomp, execve the program.
+ * If the runtime dies before 6, the child gets SIGKILL (PR_SET_PDEATHSIG) or EOF on the socket.
+ */
+#include "container/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sched.h>
+#include <sys/personality.h>
+
+#include "container/cgroup.h"
+#include "container/container.h"
+#include "container/rootfs.h"
+#include "container/seccomp.h"
+#include "core/cleanup.h"
+
+enum msg_type { MSG_GO = 1, MSG_HOOKS, MSG_READY, MSG_ERROR };
+
+struct msg {
+  uint8_t type;
+  char text[sizeof(((struct isola_err *)0)->msg)];
+};
+
+static int send_msg(int sock, enum msg_type type, const char *text) {
+  struct msg m = {.type = (uint8_t)type};
+  size_t len = 1;
+  if (text) {
+    snprintf(m.text, sizeof m.text, "%s", text);
+    len += strlen(m.text) + 1;
+  }
+  while (send(sock, &m, len, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) return -1;
+  return 0;
+}
+
+/* Waits for one message; -1 on EOF or error. */
+static int recv_msg(int sock, struct msg *m) {
+  ssize_t n;
+  memset(m, 0, sizeof *m);
+  while ((n = recv(sock, m, sizeof *m - 1, 0)) < 0)
+    if (errno != EINTR) return -1;
+  return n > 0 ? 0 : -1;
+}
+
+/* ---- the child ---------------------------------------------------------------------------- */
+
+struct child_args {
+  const struct create_opts *o;
+  const struct oci_config *cfg;
+  const char *rootfs;
+  int sock, fifo, console;
+  const struct seccomp_filter *seccomp;
+  struct isola_state *st; /* the child's copy; its pid arrives with the first GO */
+};
+
+int find_executable(const char *prog, char *const env[], char *out, size_t outlen,
+                    struct isola_err *err) {
+  struct stat sb;
+  if (strchr(prog, '/')) {
+    snprintf(out, outlen, "%s", prog);
+    if (stat(out, &sb) < 0) return isola_fail_errno(err, errno, "exec `%s`", prog);
+    if (S_ISDIR(sb.st_mode) || access(out, X_OK) < 0)
+      return isola_fail(err, EACCES, "exec `%s`: permission denied", prog);
+    return 0;
+  }
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char *const *e = env; e && *e; e++)
+    if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+  const char *p = path;
+  while (*p) {
+    size_t n = strcspn(p, ":");
+    snprintf(out, outlen, "%.*s%s%s", (int)n, p, n ? "/" : "", prog);
+    if (stat(out, &sb) == 0 && S_ISREG(sb.st_mode) && access(out, X_OK) == 0) return 0;
+    p += n;
+    if (*p == ':') p++;
+  }
+  return isola_fail(err, ENOENT, "exec `%s`: executable file not found in $PATH", prog);
+}
+
+static int set_user(const struct oci_process *p, bool userns, struct isola_err *err) {
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return isola_fail_errno(err, errno, "keepcaps");
+  gid_t groups[256];
+  size_t n = p->nadditional_gids < 256 ? p->nadditional_gids : 256;
+  for (size_t i = 0; i < n; i++) groups[i] = p->additional_gids[i];
+  /* In a user namespace with setgroups denied, setgroups fails: that is fine when none are
+   * asked for. */
+  if (setgroups(n, groups) < 0 && !(userns && errno == EPERM && n == 0))
+    return isola_fail_errno(err, errno, "process.user.additionalGids: setgroups");
+  if (setresgid(p->gid, p->gid, p->gid) < 0)
+    return isola_fail_errno(err, errno, "process.user.gid: setgid %u", p->gid);
+  if (setresuid(p->uid, p->uid, p->uid) < 0)
+    return isola_fail_errno(err, errno, "process.user.uid: setuid %u", p->uid);
+  return 0;
+}
+
+/* Steps 3 and 5 (see the top); returns only on failure. */
+static int child_setup(struct child_args *a, char *exe, size_t exelen, struct isola_err *err) {
+  const struct oci_config *cfg = a->cfg;
+  const struct oci_process *p = &cfg->process;
+  struct msg m;
+  bool userns = cfg->ns[OCI_NS_USER].present;
+
+  /* Step 2 -> 3: wait for maps and cgroup. */
+  if (recv_msg(a->sock, &m) < 0 || m.type != MSG_GO) _exit(1);
+  a->st->pid = atoi(m.text); /* hooks see the pid as the host sees it */
+  if (userns && !cfg->ns[OCI_NS_USER].path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    return isola_fail_errno(err, errno, "become root in the user namespace");
+  if (ns_join_child(cfg, err) < 0) return -1;
+
+  struct rootfs_ctx rc = {.cfg = cfg, .rootfs = a->rootfs, .userns = userns,
+                          .no_pivot = a->o->no_pivot};
+  bool mntns = cfg->ns[OCI_NS_MNT].present;
+  if (mntns && rootfs_prepare(&rc, err) < 0) return -1;
+
+  /* Step 3 -> 4: the runtime runs prestart and createRuntime hooks. */
+  if (send_msg(a->sock, MSG_HOOKS, NULL) < 0 || recv_msg(a->sock, &m) < 0 || m.type != MSG_GO)
+    _exit(1);
+
+  /* Step 5. createContainer hooks run here: in the container's namespaces, before pivot. */
+  if (hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, a->st, err) < 0) return -1;
+  if (mntns) {
+    if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0) return -1;
+  } else if (chroot(a->rootfs) < 0 || chdir("/") < 0) {
+    return isola_fail_errno(err, errno, "chroot `%s`", a->rootfs);
+  }
+  if (cfg->hostname && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
+    return isola_fail_errno(err, errno, "hostname: sethostname `%s`", cfg->hostname);
+  if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
+    return isola_fail_errno(err, errno, "domainname: setdomainname `%s`", cfg->domainname);
+  if (sysctl_apply(cfg, err) < 0) return -1;
+  if (cfg->has_personality &&
+      personality(!strcmp(cfg->personality_domain, "LINUX32") ? PER_LINUX32 : PER_LINUX) < 0)
+    return isola_fail_errno(err, errno, "linux.personality");
+  if (p->terminal) {
+    if (a->console < 0)
+      return isola_fail(err, EINVAL, "process.terminal is true but no --console-socket was given");
+    if (terminal_setup(NULL, a->console, p, err) < 0) return -1;
+  }
+  if (p->has_oom_score_adj) {
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d", p->oom_score_adj);
+    _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, n) != n)
+      return isola_fail_errno(err, errno, "process.oomScoreAdj: write %d", p->oom_score_adj);
+  }
+  if (rlimits_apply(p, err) < 0) return -1;
+  if (!a->o->no_new_keyring) {
+    /* A fresh session keyring, so the container does not share the caller's keys. EPERM/ENOSYS
+     * mean keyrings are unavailable here, which is no reason to fail. */
+    if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a->o->id) < 0 &&
+        errno != ENOSYS && errno != EPERM && errno != EACCES && errno != EDQUOT)
+      return isola_fail_errno(err, errno, "join a new session keyring");
+  }
+  if (chdir(p->cwd) < 0) return isola_fail_errno(err, errno, "process.cwd: chdir `%s`", p->cwd);
+  /* Without noNewPrivileges, seccomp needs CAP_SYS_ADMIN to load: before dropping it. */
+  if (a->seccomp && !p->no_new_privileges && seccomp_filter_load(a->seccomp, err) < 0) return -1;
+  if (set_user(p, userns, err) < 0) return -1;
+  if (caps_apply(p, err) < 0) return -1;
+  if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return isola_fail_errno(err, errno, "process.noNewPrivileges");
+  if (p->has_umask) umask(p->umask);
+  if (find_executable(p->args[0], p->env, exe, exelen, err) < 0) return -1;
+  return 0;
+}
+
+static _Noreturn void child_main(struct child_args *a) {
+  struct isola_err err = {0};
+  char exe[4096];
+  const struct oci_process *p = &a->cfg->process;
+
+  if (child_setup(a, exe, sizeof exe, &err) < 0) {
+    send_msg(a->sock, MSG_ERROR, err.msg);
+    _exit(1);
+  }
+  /* Step 5 -> 6: from now on the runtime may exit; so must not we. */
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  send_msg(a->sock, MSG_READY, NULL);
+  close(a->sock);
+
+  /* Step 7: wait for `start`. */
+  char c;
+  ssize_t n;
+  while ((n = read(a->fifo, &c, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(1);
+  close(a->fifo);
+
+  /* Step 8. */
+  if (hooks_run(a->cfg, OCI_HOOK_START_CONTAINER, a->st, &err) < 0) {
+    fprintf(stderr, "isola: %s\n", err.msg);
+    _exit(1);
+  }
+  if (a->seccomp && p->no_new_privileges && seccomp_filter_load(a->seccomp, &err) < 0) {
+    fprintf(stderr, "isola: %s\n", err.msg);
+    _exit(1);
+  }
+  /* The program starts with default signal handling and nothing blocked, whatever the runtime
+   * (e.g. `run`, which forwards signals) had set. */
+  sigset_t none;
+  sigemptyset(&none);
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Everything but stdio and the preserved fds closes at exec. */
+  syscall(SYS_close_range, 3 + a->o->preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+  execve(exe, p->args, p->env ? p->env : (char *[]){NULL});
+  fprintf(stderr, "isola: exec `%s`: %s\n", p->args[0], strerror(errno));
+  _exit(127);
+}
+
+/* ---- the runtime side --------------------------------------------------------------------- */
+
+static int connect_console(const char *path, struct isola_err *err) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path)
+    return isola_fail(err, ENAMETOOLONG, "--console-socket `%s`: path too long", path);
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return isola_fail_errno(err, errno, "--console-socket: socket");
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    return isola_fail_errno(err, e, "--console-socket: connect `%s`", path);
+  }
+  return fd;
+}
+
+static void timestamp(char *buf, size_t len) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+int container_spawn(const struct create_opts *o, const struct oci_config *cfg, const char *rootfs,
+                    struct state_dir *d, struct isola_state *st, struct isola_err *err) {
+  if (!cfg->has_process) return isola_fail(err, EINVAL, "config.json: process: required");
+  if (!cfg->ns[OCI_NS_MNT].present)
+    return isola_fail(err, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+  if (cfg->process.apparmor_profile && cfg->process.apparmor_profile[0])
+    return isola_fail(err, ENOTSUP,
+                      "config.json: process.apparmorProfile: AppArmor is not enabled on this host");
+  if (cfg->process.selinux_label && cfg->process.selinux_label[0])
+    return isola_fail(err, ENOTSUP,
+                      "config.json: process.selinuxLabel: SELinux is not enabled on this host");
+  uint64_t want = 0, avail = caps_available();
+  for (int s = 0; s < OCI_CAP_SETS; s++) want |= cfg->process.caps[s];
+  for (int c = 0; c <= oci_cap_last(); c++)
+    if ((want & ~avail) & (1ULL << c))
+      fprintf(stderr, "isola: warning: %s is not in this runtime's bounding set; dropped\n",
+              oci_cap_name(c));
+
+  _cleanup_seccomp_ struct seccomp_filter *filter = NULL;
+  if (cfg->seccomp && seccomp_filter_compile(cfg->seccomp, &filter, err) < 0) return -1;
+
+  _cleanup_close_ int console = -1;
+  if (o->console_socket && (console = connect_console(o->console_socket, err)) < 0) return -1;
+
+  /* The exec fifo: the child keeps it open read-write and blocks reading; `start` writes. */
+  if (mkfifoat(d->dirfd, "exec.fifo", 0600) < 0)
+    return isola_fail_errno(err, errno, "create `%s/exec.fifo`", d->path);
+  char fifo_path[4200];
+  snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", d->path);
+  _cleanup_close_ int fifo = open(fifo_path, O_RDWR | O_CLOEXEC);
+  if (fifo < 0) return isola_fail_errno(err, errno, "open `%s`", fifo_path);
+
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return isola_fail_errno(err, errno, "socketpair");
+  _cleanup_close_ int sock = sv[0];
+  _cleanup_close_ int child_sock = sv[1];
+
+  /* pid and time namespaces apply to children: the runtime enters them first. The runtime is
+   * a short-lived process of its own, so this changes nothing for anyone else. */
+  if (ns_prepare_parent(cfg, err) < 0) return -1;
+
+  st->status = ST_CREATING;
+  st->created = malloc(48);
+  if (st->created) timestamp(st->created, 48);
+
+  /* Step 1. */
+  struct clone_args ca = {.flags = (uint64_t)ns_clone_flags(cfg), .exit_signal = SIGCHLD};
+  pid_t ppid = getpid();
+  pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid < 0) return isola_fail_errno(err, errno, "clone the container process");
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != ppid) _exit(1);
+    close(sock);
+    struct child_args a = {.o = o, .cfg = cfg, .rootfs = rootfs, .sock = child_sock,
+                           .fifo = fifo, .console = console, .seccomp = filter, .st = st};
+    child_main(&a);
+  }
+  _cleanup_kill_ pid_t child = pid;
+  close(take_fd(&child_sock));
+  st->pid = pid;
+  bool zombie;
+  st->pid_start = proc_start_time(pid, &zombie);
+
+  /* Step 2. Record the pid first: a create killed from here on leaves a state that `delete
+   * --force` can clean. */
+  if (state_save(d, st, err) < 0) return -1;
+  if (ns_write_idmaps(pid, cfg, err) < 0) return -1;
+  json_t *dirs = NULL;
+  if (cgroup_enter(cfg->cgroups_path, o->id, pid, &dirs, err) < 0) return -1;
+  if (!st->extra) st->extra = json_object();
+  json_object_set_new(st->extra, "cgroupDirs", dirs);
+  if (state_save(d, st, err) < 0) goto undo_cgroup;
+  char pidtext[16];
+  snprintf(pidtext, sizeof pidtext, "%d", pid);
+  if (send_msg(sock, MSG_GO, pidtext) < 0) {
+    isola_fail_errno(err, errno, "container process");
+    goto undo_cgroup;
+  }
+
+  struct msg m;
+  for (;;) {
+    if (recv_msg(sock, &m) < 0) {
+      int status = 0;
+      waitpid(take_pid(&child), &status, 0);
+      isola_fail(err, ECHILD, "the container process died during setup (%s %d)",
+                 WIFSIGNALED(status) ? "signal" : "status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+      goto undo_cgroup;
+    }
+    if (m.type == MSG_ERROR) {
+      isola_fail(err, EINVAL, "%s", m.text);
+      goto undo_cgroup;
+    }
+    if (m.type == MSG_READY) break;
+    if (m.type == MSG_HOOKS) { /* Step 4. */
+      if (hooks_run(cfg, OCI_HOOK_PRESTART, st, err) < 0 ||
+          hooks_run(cfg, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)
+        goto undo_cgroup;
+      if (send_msg(sock, MSG_GO, NULL) < 0) {
+        isola_fail_errno(err, errno, "container process");
+        goto undo_cgroup;
+      }
+    }
+  }
+
+  /* Step 6. */
+  st->status = ST_CREATED;
+  if (state_save(d, st, err) < 0) goto undo_cgroup;
+  take_pid(&child);
+  return 0;
+
+undo_cgroup:
+  if (child > 0) {
+    kill(child, SIGKILL);
+    waitpid(take_pid(&child), NULL, 0);
+  }
+  struct isola_err ignored;
+  cgroup_remove(json_object_get(st->extra, "cgroupDirs"), &ignored);
+  return -1;
+}

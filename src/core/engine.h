@@ -1,0 +1,57 @@
+/* The engine interface: each isolation model (container, vm, wasm) is one table of function
+ * pointers. The CLI only ever calls through this table; adding an engine is adding a file and
+ * an entry in engines[] (engine.c), never an `if (engine == ...)` elsewhere.
+ *
+ * Contract shared by all engines: create() prepares everything and leaves the workload paused
+ * before its first instruction, with st->pid the process a shim waits on; start() releases it;
+ * that pid exits with the workload's status (128+N after a signal); kill() delivers a signal to
+ * the workload; destroy() removes every trace except the state directory, which the caller
+ * removes. Stdio given to create() is the workload's stdio.
+ */
+#ifndef ISOLA_ENGINE_H
+#define ISOLA_ENGINE_H
+
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "core/oci_config.h"
+#include "core/state.h"
+
+struct create_opts {
+  const char *id;
+  const char *bundle; /* absolute */
+  const char *root;   /* --root */
+  const char *pid_file;
+  const char *console_socket;
+  bool no_pivot, no_new_keyring;
+  int preserve_fds;
+  bool foreground; /* `run` without -d: the caller stays the parent and waits */
+};
+
+struct isola_engine {
+  const char *name;
+  /* The state dir exists and is locked; st has id, bundle, engine, annotations. On success
+   * st->pid is set and the workload waits for start(). On failure nothing is left but the
+   * state dir (which the caller removes). */
+  int (*create)(const struct create_opts *o, const struct oci_config *cfg, struct state_dir *d,
+                struct isola_state *st, struct isola_err *err);
+  /* Releases the workload; `cfg` is the config saved at create (for startContainer/poststart
+   * hooks). */
+  int (*start)(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+               struct isola_err *err);
+  int (*kill)(struct state_dir *d, struct isola_state *st, int sig, bool all,
+              struct isola_err *err);
+  /* Stops whatever still runs (SIGKILL) and releases the engine's resources (cgroups, VMs);
+   * runs poststop hooks. */
+  int (*destroy)(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+                 struct isola_err *err);
+};
+
+extern const struct isola_engine engine_container;
+
+/* NULL when no engine of that name is built in. */
+const struct isola_engine *engine_find(const char *name);
+/* Names of the built-in engines, NULL-terminated. */
+const char *const *engine_names(void);
+
+#endif
