@@ -37,14 +37,17 @@ int cli_open(const char *id, struct state_dir *d, struct isola_state *st, struct
 const struct isola_engine *cli_engine(const struct isola_state *st, struct isola_err *err);
 /* The config saved in the state dir at create (NULL when there is none). */
 struct oci_config *cli_saved_config(struct state_dir *d);
-/* Parses "KILL", "SIGKILL", "9"; -1 when unknown. */
-int cli_signal(const char *s);
 /* Shared by create and run: parses create's flags into `o`; returns the index of the id. */
 int cli_parse_create(int argc, char **argv, struct create_opts *o, bool *detach, bool is_run);
 /* create: loads the bundle, chooses the engine, creates. On failure nothing is left behind. */
 int cli_create(struct create_opts *o, struct isola_err *err);
 /* delete (also after `run`): destroys and removes the state dir. */
 int cli_delete(const char *id, bool force, struct isola_err *err);
+
+/* tty.c: the pty master the container sent over `sock` (-1 if none), and the relay between
+ * it and our stdio until `pid` exits (its wait status in *status). */
+int tty_receive(int sock);
+void tty_relay(int master, pid_t pid, int *status);
 
 int cmd_create(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,7 +153,7 @@ out:
 }
 
 int cmd_create(int argc, char **argv) {
-  struct create_opts o = {0};
+  struct create_opts o = {.console_fd = -1};
   bool detach = false;
   if (cli_parse_create(argc, argv, &o, &detach, false) < 0) return 1;
   struct isola_err err;
@@ -184,10 +185,16 @@ static int start_id(const char *id, pid_t *pid, struct isola_err *err) {
 }
 
 int cmd_run(int argc, char **argv) {
-  struct create_opts o = {0};
+  struct create_opts o = {.console_fd = -1};
   bool detach = false;
   if (cli_parse_create(argc, argv, &o, &detach, true) < 0) return 1;
   o.foreground = !detach;
+  /* In the foreground without --console-socket, a process.terminal pty comes to us: we relay
+   * it to our own stdio, as runc run does. */
+  int console[2] = {-1, -1};
+  if (o.foreground && !o.console_socket &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) == 0)
+    o.console_fd = console[1];
 
   /* Forward every catchable signal to the container's process; block them until it exists. */
   sigset_t all, old;
@@ -214,9 +221,13 @@ int cmd_run(int argc, char **argv) {
   run_child = pid;
   sigprocmask(SIG_SETMASK, &old, NULL);
 
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) break;
+  int status = 0, master = console[0] >= 0 ? tty_receive(console[0]) : -1;
+  if (master >= 0) {
+    tty_relay(master, pid, &status);
+  } else {
+    while (waitpid(pid, &status, 0) < 0)
+      if (errno != EINTR) break;
+  }
   if (cli_delete(id, true, &err) < 0) cli_error(&err);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);

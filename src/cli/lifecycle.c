@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/signals.h"
 #include "core/cleanup.h"
 
 /* Parses only --help (and `flags`), then one id; returns the index of the id or -1. */
@@ -99,7 +100,7 @@ int cmd_kill(int argc, char **argv) {
     return cli_errorf("kill: expected a container id and maybe a signal (see isola kill --help)");
   const char *id = argv[optind];
   int sig = SIGTERM;
-  if (argc - optind == 2 && (sig = cli_signal(argv[optind + 1])) < 0)
+  if (argc - optind == 2 && (sig = signal_parse(argv[optind + 1])) < 0)
     return cli_errorf("kill: unknown signal `%s`", argv[optind + 1]);
   struct isola_err err;
   struct state_dir d;

@@ -45,7 +45,10 @@ int caps_apply(const struct oci_process *p, struct isola_err *err) {
     data[i].inheritable = (uint32_t)(inh >> (32 * i));
   }
   if (syscall(SYS_capset, &hdr, data) < 0) return isola_fail_errno(err, errno, "capset");
-  uint64_t amb = p->caps[OCI_CAP_AMBIENT] & avail;
+  /* The kernel raises an ambient capability only when it is permitted and inheritable. runc's
+   * own default spec asks for ambient ones without inheritable and runc ignores the refusal;
+   * so do we, for the same configs to run, by raising only what the kernel can accept. */
+  uint64_t amb = p->caps[OCI_CAP_AMBIENT] & avail & perm & inh;
   for (int c = 0; c <= last_cap(); c++) {
     if (!(amb & (1ULL << c))) continue;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)

@@ -284,6 +284,8 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
 
   _cleanup_close_ int console = -1;
   if (o->console_socket && (console = connect_console(o->console_socket, err)) < 0) return -1;
+  if (!o->console_socket && o->console_fd >= 0 && (console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+    return isola_fail_errno(err, errno, "console");
 
   /* The exec fifo: the child keeps it open read-write and blocks reading; `start` writes. */
   if (mkfifoat(d->dirfd, "exec.fifo", 0600) < 0)
@@ -309,13 +311,16 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
 
   /* Step 1. */
   struct clone_args ca = {.flags = (uint64_t)ns_clone_flags(cfg), .exit_signal = SIGCHLD};
-  pid_t ppid = getpid();
   pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
   if (pid < 0) return isola_fail_errno(err, errno, "clone the container process");
   if (pid == 0) {
+    /* If the runtime is already gone, the first recv sees EOF and we exit. (getppid() cannot
+     * tell: in a new pid namespace it is 0.) */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (getppid() != ppid) _exit(1);
     close(sock);
+    /* flock belongs to the open file: our copy of the state dir fd would hold the lock until
+     * execve. */
+    close(d->dirfd);
     struct child_args a = {.o = o, .cfg = cfg, .rootfs = rootfs, .sock = child_sock,
                            .fifo = fifo, .console = console, .seccomp = filter, .st = st};
     child_main(&a);

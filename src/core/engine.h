@@ -23,6 +23,7 @@ struct create_opts {
   const char *root;   /* --root */
   const char *pid_file;
   const char *console_socket;
+  int console_fd; /* a connected socket used instead of console_socket when >= 0 (`run`) */
   bool no_pivot, no_new_keyring;
   int preserve_fds;
   bool foreground; /* `run` without -d: the caller stays the parent and waits */
