@@ -101,6 +101,23 @@ int cli_create(struct create_opts *o, struct isola_err *err) {
     return isola_fail_errno(err, errno, "bundle `%s`", o->bundle ? o->bundle : ".");
   o->bundle = bundle;
   if (!o->root) o->root = cli.root;
+  /* Relative paths in config.json (root.path, bind sources) are relative to the bundle, as in
+   * runc: work from there. Paths given on our command line were relative to the caller's
+   * directory: make them absolute first. */
+  char pid_file[PATH_MAX], console[PATH_MAX];
+  if (o->pid_file && o->pid_file[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return isola_fail_errno(err, errno, "getcwd");
+    snprintf(pid_file, sizeof pid_file, "%s/%s", cwd, o->pid_file);
+    o->pid_file = pid_file;
+  }
+  if (o->console_socket && o->console_socket[0] != '/') {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return isola_fail_errno(err, errno, "getcwd");
+    snprintf(console, sizeof console, "%s/%s", cwd, o->console_socket);
+    o->console_socket = console;
+  }
+  if (chdir(bundle) < 0) return isola_fail_errno(err, errno, "bundle `%s`", bundle);
   if (state_check_id(o->id, err) < 0) return -1;
   snprintf(path, sizeof path, "%s/config.json", bundle);
   struct oci_config *cfg = NULL;

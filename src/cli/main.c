@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -72,6 +73,17 @@ int main(int argc, char **argv) {
     default:
       return cli_errorf("unknown global option `%s` (see isola --help)", argv[optind - 1]);
     }
+  }
+  /* Commands may change directory (create works from the bundle): anchor relative paths. */
+  static char root[4096], log[4096];
+  char cwd[4000];
+  if (cli.root[0] != '/' && getcwd(cwd, sizeof cwd)) {
+    snprintf(root, sizeof root, "%s/%s", cwd, cli.root);
+    cli.root = root;
+  }
+  if (cli.log_path && cli.log_path[0] != '/' && getcwd(cwd, sizeof cwd)) {
+    snprintf(log, sizeof log, "%s/%s", cwd, cli.log_path);
+    cli.log_path = log;
   }
   if (optind >= argc) {
     usage(stderr);

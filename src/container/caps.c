@@ -27,15 +27,22 @@ uint64_t caps_available(void) {
   return mask;
 }
 
-int caps_apply(const struct oci_process *p, struct isola_err *err) {
+int caps_drop_bounding(const struct oci_process *p, struct isola_err *err) {
   uint64_t avail = caps_available();
   for (int c = 0; c <= last_cap(); c++) {
     if (!(avail & (1ULL << c)) || (p->caps[OCI_CAP_BOUNDING] & (1ULL << c))) continue;
     if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
       return isola_fail_errno(err, errno, "drop %s from the bounding set", oci_cap_name(c));
   }
+  return 0;
+}
+
+int caps_apply(const struct oci_process *p, struct isola_err *err) {
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
+  /* What we can grant is what we still hold (PR_SET_KEEPCAPS kept it across setuid). */
+  if (syscall(SYS_capget, &hdr, data) < 0) return isola_fail_errno(err, errno, "capget");
+  uint64_t avail = data[0].permitted | (uint64_t)data[1].permitted << 32;
   memset(data, 0, sizeof data);
   uint64_t eff = p->caps[OCI_CAP_EFFECTIVE] & avail, perm = p->caps[OCI_CAP_PERMITTED] & avail,
            inh = p->caps[OCI_CAP_INHERITABLE] & avail;

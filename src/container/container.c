@@ -36,14 +36,34 @@ static int container_start(struct state_dir *d, struct isola_state *st,
     if (errno == ENOENT) return isola_fail(err, EINVAL, "container `%s` was started already", st->id);
     return isola_fail_errno(err, errno, "container `%s`: open exec fifo", st->id);
   }
+  /* Open the result fifo before releasing the process, so its answer cannot be missed. */
+  _cleanup_close_ int res = openat(d->dirfd, "result.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (res < 0) return isola_fail_errno(err, errno, "container `%s`: open result fifo", st->id);
   if (write(fd, "0", 1) != 1)
     return isola_fail_errno(err, errno, "container `%s`: release the process", st->id);
   unlinkat(d->dirfd, "exec.fifo", 0);
+  unlinkat(d->dirfd, "result.fifo", 0);
   st->started = true;
   st->status = ST_RUNNING;
   if (state_save(d, st, err) < 0) return -1;
+
+  /* The process answers "0" just before execve, or "1<error>" (startContainer hook, seccomp);
+   * EOF without an answer means it died. */
+  char buf[1100];
+  size_t len = 0;
+  struct pollfd p = {.fd = res, .events = POLLIN};
+  while (len < sizeof buf - 1 && poll(&p, 1, -1) >= 0) {
+    ssize_t n = read(res, buf + len, sizeof buf - 1 - len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+    if (buf[0] == '0') break;
+  }
+  buf[len] = 0;
+  if (len == 0) return isola_fail(err, ECHILD, "container `%s`: the process died before exec", st->id);
+  if (buf[0] != '0') return isola_fail(err, EINVAL, "start container `%s`: %s", st->id, buf + 1);
   struct isola_err warn;
-  if (hooks_run(cfg, OCI_HOOK_POSTSTART, st, &warn) < 0)
+  if (hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
     fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */
   return 0;
 }
@@ -102,7 +122,7 @@ static int container_destroy(struct state_dir *d, struct isola_state *st,
   st->status = ST_STOPPED;
   if (cfg) {
     struct isola_err warn;
-    if (hooks_run(cfg, OCI_HOOK_POSTSTOP, st, &warn) < 0)
+    if (hooks_run(cfg, OCI_HOOK_POSTSTOP, st, true, &warn) < 0)
       fprintf(stderr, "isola: warning: %s\n", warn.msg);
   }
   return 0;

@@ -29,8 +29,10 @@ int ns_write_idmaps(pid_t pid, const struct oci_config *cfg, struct isola_err *e
 /* caps.c (child) */
 /* Capabilities the runtime itself may hand out (its bounding set). */
 uint64_t caps_available(void);
-/* Drops the bounding set to cfg's, sets the other four sets and ambient. Call after setuid with
- * PR_SET_KEEPCAPS on. Capabilities outside caps_available() are dropped with a warning. */
+/* Drops from the bounding set what cfg's does not hold. Needs CAP_SETPCAP: call before setuid. */
+int caps_drop_bounding(const struct oci_process *p, struct isola_err *err);
+/* Sets effective, permitted, inheritable and ambient. Call after setuid with PR_SET_KEEPCAPS
+ * on. Capabilities the runtime lacks are left out (create warns about them). */
 int caps_apply(const struct oci_process *p, struct isola_err *err);
 
 /* rlimits.c (child) */
@@ -38,9 +40,10 @@ int rlimits_apply(const struct oci_process *p, struct isola_err *err);
 
 /* hooks.c (parent or child) */
 /* Runs cfg's hooks of `kind` in order, each with the state JSON on stdin and its timeout.
- * Returns -1 at the first failure. */
+ * Returns -1 at the first failure; with `keep_going` (poststart, poststop: failures are only
+ * warnings there) runs the rest anyway and reports the first failure. */
 int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const struct isola_state *st,
-              struct isola_err *err);
+              bool keep_going, struct isola_err *err);
 
 /* terminal.c (child) */
 /* Opens a new pty in the container's /dev/pts, sends the master to `console_socket` over

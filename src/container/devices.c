@@ -79,11 +79,18 @@ static int create_node(const struct rootfs_ctx *ctx, int rootfd, const struct de
                        struct isola_err *err) {
   mode_t kind;
   switch (d->type) {
-    case 'c':
-    case 'u': kind = S_IFCHR; break;
-    case 'b': kind = S_IFBLK; break;
-    case 'p': kind = S_IFIFO; break;
-    default: return isola_fail(err, EINVAL, "unknown type `%c`", d->type);
+  case 'c':
+  case 'u':
+    kind = S_IFCHR;
+    break;
+  case 'b':
+    kind = S_IFBLK;
+    break;
+  case 'p':
+    kind = S_IFIFO;
+    break;
+  default:
+    return isola_fail(err, EINVAL, "unknown type `%c`", d->type);
   }
   /* The kernel's dev_t holds a 12-bit major and a 20-bit minor. */
   if (kind != S_IFIFO && (d->major < 0 || d->major > 0xfff || d->minor < 0 || d->minor > 0xfffff))
@@ -147,8 +154,7 @@ static int setup(const struct rootfs_ctx *ctx, int rootfd, struct isola_err *err
   }
   for (size_t i = 0; i < cfg->ndevices; i++) {
     const struct oci_device *c = &cfg->devices[i];
-    if (!c->path || !*c->path)
-      return isola_fail(err, EINVAL, "linux.devices[%zu]: no path", i);
+    if (!c->path || !*c->path) return isola_fail(err, EINVAL, "linux.devices[%zu]: no path", i);
     struct dev_node d = {
         .path = c->path,
         .type = c->type,

@@ -26,11 +26,15 @@ static int write_all(int fd, const char *buf, size_t len) {
 
 static int run_one(const struct oci_hook *h, const char *what, const char *state_json,
                    struct isola_err *err) {
-  int in[2];
+  int in[2], ex[2];
   if (pipe2(in, O_CLOEXEC) < 0) return isola_fail_errno(err, errno, "%s: pipe", what);
+  if (pipe2(ex, O_CLOEXEC) < 0) {
+    close(in[0]), close(in[1]);
+    return isola_fail_errno(err, errno, "%s: pipe", what);
+  }
   pid_t pid = fork();
   if (pid < 0) {
-    close(in[0]), close(in[1]);
+    close(in[0]), close(in[1]), close(ex[0]), close(ex[1]);
     return isola_fail_errno(err, errno, "%s: fork", what);
   }
   if (pid == 0) {
@@ -38,10 +42,20 @@ static int run_one(const struct oci_hook *h, const char *what, const char *state
     char *const default_args[] = {h->path, NULL};
     char *const empty_env[] = {NULL};
     execve(h->path, h->args ? h->args : default_args, h->env ? h->env : empty_env);
-    fprintf(stderr, "isola: %s: exec `%s`: %s\n", what, h->path, strerror(errno));
+    int e = errno; /* the pipe closes at a successful exec; on failure it carries errno */
+    if (write(ex[1], &e, sizeof e) < 0) _exit(127);
     _exit(127);
   }
   close(in[0]);
+  close(ex[1]);
+  int exec_errno = 0;
+  ssize_t got = read(ex[0], &exec_errno, sizeof exec_errno);
+  close(ex[0]);
+  if (got == (ssize_t)sizeof exec_errno) {
+    waitpid(pid, NULL, 0);
+    close(in[1]);
+    return isola_fail_errno(err, exec_errno, "%s: exec `%s`", what, h->path);
+  }
   _cleanup_kill_ pid_t child = pid;
   /* A hook that does not read its stdin must not block us: ignore EPIPE. */
   struct sigaction ign = {.sa_handler = SIG_IGN}, old;
@@ -80,15 +94,20 @@ static int run_one(const struct oci_hook *h, const char *what, const char *state
 }
 
 int hooks_run(const struct oci_config *cfg, enum oci_hook_kind kind, const struct isola_state *st,
-              struct isola_err *err) {
+              bool keep_going, struct isola_err *err) {
   if (!cfg->nhooks[kind]) return 0;
   _cleanup_json_ json_t *j = state_oci_json(st);
   _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   if (!text) return isola_fail(err, ENOMEM, "hooks: encode state");
+  int r = 0;
   for (size_t i = 0; i < cfg->nhooks[kind]; i++) {
     char what[64];
+    struct isola_err one;
     snprintf(what, sizeof what, "hooks.%s[%zu]", oci_hook_name(kind), i);
-    if (run_one(&cfg->hooks[kind][i], what, text, err) < 0) return -1;
+    if (run_one(&cfg->hooks[kind][i], what, text, &one) == 0) continue;
+    if (r == 0) *err = one;
+    r = -1;
+    if (!keep_going) break;
   }
-  return 0;
+  return r;
 }

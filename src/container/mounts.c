@@ -27,7 +27,9 @@
 
 #include "core/cleanup.h"
 
-static void mount_opts_releasep(struct mount_opts *o) { mount_opts_release(o); }
+static void mount_opts_releasep(struct mount_opts *o) {
+  mount_opts_release(o);
+}
 #define _cleanup_mount_opts_ __attribute__((cleanup(mount_opts_releasep)))
 
 /* ---- option parsing ------------------------------------------------------------------- */
@@ -125,8 +127,8 @@ static int data_append(struct mount_opts *o, const char *opt, struct isola_err *
   size_t have = o->data ? strlen(o->data) : 0, add = strlen(opt);
   size_t need = have + (have ? 1 : 0) + add + 1;
   if (need > MOUNT_OPTS_MAX_DATA)
-    return isola_fail(err, E2BIG, "option `%.64s`: filesystem options longer than %d bytes",
-                      opt, MOUNT_OPTS_MAX_DATA);
+    return isola_fail(err, E2BIG, "option `%.64s`: filesystem options longer than %d bytes", opt,
+                      MOUNT_OPTS_MAX_DATA);
   char *p = realloc(o->data, need);
   if (!p) return isola_fail_errno(err, ENOMEM, "option `%.64s`", opt);
   if (have) p[have++] = ',';
@@ -169,8 +171,8 @@ static int parse_one(const char *opt, struct mount_opts *o, struct isola_err *er
     o->tmpcopyup = true;
     return 0;
   }
-  if (strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0 ||
-      strncmp(opt, "idmap=", 6) == 0 || strncmp(opt, "ridmap=", 7) == 0)
+  if (strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0 || strncmp(opt, "idmap=", 6) == 0 ||
+      strncmp(opt, "ridmap=", 7) == 0)
     return isola_fail(err, ENOTSUP, "option `%s`: idmapped mounts are not supported", opt);
   if (!*opt) return 0; /* "" is what mount(8) makes of ",," */
   return data_append(o, opt, err);
@@ -201,14 +203,17 @@ int path_clean(const char *path, char *out, size_t outsz, struct isola_err *err)
   const char *p = path;
   if (outsz < 2) return isola_fail(err, ENAMETOOLONG, "path `%s`", path);
   while (*p) {
-    while (*p == '/') p++;
+    while (*p == '/')
+      p++;
     const char *start = p;
-    while (*p && *p != '/') p++;
+    while (*p && *p != '/')
+      p++;
     size_t n = (size_t)(p - start);
     if (n == 0 || (n == 1 && start[0] == '.')) continue;
     if (n == 2 && start[0] == '.' && start[1] == '.') {
-      while (len > 0 && out[len - 1] != '/') len--; /* drop the last component ... */
-      if (len > 0) len--;                            /* ... and its slash */
+      while (len > 0 && out[len - 1] != '/')
+        len--;            /* drop the last component ... */
+      if (len > 0) len--; /* ... and its slash */
       continue;
     }
     if (len + 1 + n + 1 > outsz)
@@ -278,7 +283,8 @@ static int walk_missing(int rootfd, int parent, char *cur, size_t cursz, const c
      * RESOLVE_IN_ROOT would: an absolute target starts at the rootfs, ".." stops there. */
     char base[PATH_MAX], joined[3 * PATH_MAX];
     target[n] = '\0';
-    if (target[0] == '/') base[0] = '\0';
+    if (target[0] == '/')
+      base[0] = '\0';
     else if (container_path_of(rootfd, parent, base, sizeof base) < 0)
       return isola_fail_errno(err, errno, "resolve `%s`", cur);
     if ((size_t)snprintf(joined, sizeof joined, "%s/%s/%s", base, target, rest) >= sizeof joined)
@@ -321,8 +327,8 @@ static int walk_once(int rootfd, char *cur, size_t cursz, enum path_kind kind, i
     if (fd < 0 && errno != ENOENT) return isola_fail_errno(err, errno, "open `%s`", cur);
     if (fd < 0) {
       /* `p` (the name, inside `cur`) is read before `cur` is rewritten */
-      fd = walk_missing(rootfd, parent, cur, cursz, p, rest, end || kind == PATH_DIR,
-                        final_flags, err);
+      fd = walk_missing(rootfd, parent, cur, cursz, p, rest, end || kind == PATH_DIR, final_flags,
+                        err);
       if (fd < 0) return fd; /* -1 or WALK_RESTART: `cur` is no longer ours to restore */
     }
     if (!end) return fd;
@@ -339,8 +345,11 @@ static int walk_create(int rootfd, const char *path, enum path_kind kind, int fi
                        struct isola_err *err) {
   char cur[PATH_MAX];
   if (path_clean(path, cur, sizeof cur, err) < 0) return -1;
+  int fd = path_open_in_root(rootfd, cur, O_PATH | final_flags); /* the common case */
+  if (fd >= 0 || errno != ENOENT)
+    return fd >= 0 ? fd : isola_fail_errno(err, errno, "open `%s`", cur);
   for (int hops = 0; hops <= 40; hops++) {
-    int fd = walk_once(rootfd, cur, sizeof cur, kind, final_flags, err);
+    fd = walk_once(rootfd, cur, sizeof cur, kind, final_flags, err);
     if (fd != WALK_RESTART) return fd;
   }
   return isola_fail(err, ELOOP, "`%s`: too many levels of symbolic links", path);
@@ -350,8 +359,7 @@ int path_mkdir_all(int rootfd, const char *path, struct isola_err *err) {
   return walk_create(rootfd, path, PATH_DIR, O_DIRECTORY, err);
 }
 
-int path_parent(int rootfd, const char *path, char *last, size_t lastsz,
-                struct isola_err *err) {
+int path_parent(int rootfd, const char *path, char *last, size_t lastsz, struct isola_err *err) {
   char clean[PATH_MAX];
   if (path_clean(path, clean, sizeof clean, err) < 0) return -1;
   char *slash = strrchr(clean, '/');
@@ -359,8 +367,10 @@ int path_parent(int rootfd, const char *path, char *last, size_t lastsz,
   if (strlen(slash + 1) + 1 > lastsz)
     return isola_fail(err, ENAMETOOLONG, "path `%s`: name too long", path);
   memcpy(last, slash + 1, strlen(slash + 1) + 1);
-  if (slash == clean) slash[1] = '\0'; /* parent is "/" */
-  else *slash = '\0';
+  if (slash == clean)
+    slash[1] = '\0'; /* parent is "/" */
+  else
+    *slash = '\0';
   return path_mkdir_all(rootfd, clean, err);
 }
 
@@ -374,8 +384,9 @@ int path_create(int rootfd, const char *path, enum path_kind kind, struct isola_
 
 /* The MS_* atime flags a mount has now, from statfs f_flags. */
 static unsigned long atime_of(unsigned long f) {
-  unsigned long r = (f & ST_NOATIME) ? MS_NOATIME : (f & ST_RELATIME) ? MS_RELATIME
-                                                                      : MS_STRICTATIME;
+  unsigned long r = (f & ST_NOATIME)    ? MS_NOATIME
+                    : (f & ST_RELATIME) ? MS_RELATIME
+                                        : MS_STRICTATIME;
   return r | ((f & ST_NODIRATIME) ? MS_NODIRATIME : 0);
 }
 
@@ -456,8 +467,10 @@ static int bind_onto(int rootfd, const char *dest, int fd, const char *src,
 /* What runc allows under /proc (CVE-2019-16884: a mount over /proc/self/attr/... defeats
  * LSM labels): a proc filesystem on /proc itself, and the files lxcfs emulates. */
 static const char *const proc_allowed[] = {
-    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",
-    "/proc/swaps",   "/proc/uptime",    "/proc/loadavg",  "/proc/slabinfo",
+    "/proc/cpuinfo", "/proc/diskstats",
+    "/proc/meminfo", "/proc/stat",
+    "/proc/swaps",   "/proc/uptime",
+    "/proc/loadavg", "/proc/slabinfo",
     "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
 };
 
@@ -470,7 +483,8 @@ static int check_proc_dest(const struct rootfs_ctx *ctx, int fd, bool procfs_sou
   if (n < 0) return isola_fail_errno(err, errno, "readlink destination");
   real[n] = '\0';
   size_t rl = strlen(ctx->rootfs);
-  while (rl > 0 && ctx->rootfs[rl - 1] == '/') rl--;
+  while (rl > 0 && ctx->rootfs[rl - 1] == '/')
+    rl--;
   if ((size_t)n < rl || memcmp(real, ctx->rootfs, rl) != 0 || (real[rl] && real[rl] != '/'))
     return isola_fail(err, EXDEV, "destination resolved outside the rootfs: `%s`", real);
   const char *rel = real[rl] ? real + rl : "/";
@@ -481,8 +495,10 @@ static int check_proc_dest(const struct rootfs_ctx *ctx, int fd, bool procfs_sou
   if (strncmp(rel, "/proc/", 6) != 0) return 0;
   for (size_t i = 0; i < N_ELEM(proc_allowed); i++)
     if (strcmp(rel, proc_allowed[i]) == 0) return 0;
-  return isola_fail(err, EPERM, "`%s` is inside /proc, where only lxcfs-style files can be "
-                    "mounted", rel);
+  return isola_fail(err, EPERM,
+                    "`%s` is inside /proc, where only lxcfs-style files can be "
+                    "mounted",
+                    rel);
 }
 
 static bool source_is_procfs(const char *src) {
@@ -496,8 +512,8 @@ static int copy_file(int srcdir, int dstdir, const char *name, const struct stat
                      struct isola_err *err) {
   _cleanup_close_ int in = openat(srcdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (in < 0) return isola_fail_errno(err, errno, "open `%s`", name);
-  _cleanup_close_ int out = openat(dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                   O_CLOEXEC, st->st_mode & 07777);
+  _cleanup_close_ int out = openat(
+      dstdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 07777);
   if (out < 0) return isola_fail_errno(err, errno, "create `%s`", name);
   char buf[16384];
   for (;;) {
@@ -631,12 +647,13 @@ mounted:
 static int mount_bind(const struct rootfs_ctx *ctx, int rootfd, const struct oci_mount *m,
                       const char *dest, const struct mount_opts *o, struct isola_err *err) {
   if (!m->source || !*m->source) return isola_fail(err, EINVAL, "bind mount without a source");
-  /* A relative source is relative to the bundle: the caller runs us with the bundle
-   * directory as the working directory (runtime-spec: "relative to the bundle"). */
+  /* runtime-spec: a relative source is relative to the bundle. It is resolved against the
+   * working directory, which the caller must have made the bundle directory (runc chdirs
+   * into the bundle for the same reason). */
   struct stat st;
   if (stat(m->source, &st) < 0) return isola_fail_errno(err, errno, "source `%s`", m->source);
-  _cleanup_close_ int fd = path_create(rootfd, dest, S_ISDIR(st.st_mode) ? PATH_DIR : PATH_FILE,
-                                       err);
+  _cleanup_close_ int fd =
+      path_create(rootfd, dest, S_ISDIR(st.st_mode) ? PATH_DIR : PATH_FILE, err);
   if (fd < 0) return -1;
   if (check_proc_dest(ctx, fd, source_is_procfs(m->source), err) < 0) return -1;
   return bind_onto(rootfd, dest, fd, m->source, o, err);
@@ -653,8 +670,8 @@ struct mountinfo {
 static void unescape(char *s) {
   char *o = s;
   for (char *p = s; *p;) {
-    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-        p[3] >= '0' && p[3] <= '7') {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+        p[3] <= '7') {
       *o++ = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
       p += 4;
     } else {
@@ -713,8 +730,8 @@ static int self_cgroup(const char *superopts, const char *mroot, char *out, size
     if (!c2) continue;
     *c2 = '\0';
     const char *ctrls = c1 + 1, *path = c2 + 1;
-    bool match = superopts ? controllers_in(ctrls, superopts) : (strcmp(line, "0:") == 0 &&
-                                                                 !*ctrls);
+    bool match =
+        superopts ? controllers_in(ctrls, superopts) : (strcmp(line, "0:") == 0 && !*ctrls);
     if (!match) continue;
     size_t rl = strlen(mroot);
     if (strcmp(mroot, "/") != 0 && strncmp(path, mroot, rl) == 0 && (!path[rl] || path[rl] == '/'))
@@ -731,7 +748,8 @@ static int self_cgroup(const char *superopts, const char *mroot, char *out, size
 static int container_cgroup(const struct rootfs_ctx *ctx, const struct mountinfo *mi, bool v2,
                             char *out, size_t outsz) {
   for (size_t i = 0; ctx->cgroup_v1_roots && ctx->cgroup_v1_paths && ctx->cgroup_v1_roots[i] &&
-                     ctx->cgroup_v1_paths[i]; i++)
+                     ctx->cgroup_v1_paths[i];
+       i++)
     if (strcmp(ctx->cgroup_v1_roots[i], mi->mnt) == 0)
       return (size_t)snprintf(out, outsz, "%s", ctx->cgroup_v1_paths[i]) < outsz ? 0 : -1;
   if (ctx->cfg->ns[OCI_NS_CGROUP].present) {
@@ -846,8 +864,8 @@ static int mount_cgroup(const struct rootfs_ctx *ctx, int rootfd, const char *de
     return isola_fail_errno(err, errno, "statfs `/sys/fs/cgroup`");
   if (st.f_type != CGROUP2_SUPER_MAGIC) return mount_cgroup_v1(ctx, rootfd, dest, o, err);
   /* A unified host: the one cgroup2 hierarchy at dest itself. */
-  struct mountinfo mi = {.root = "/", .mnt = "/sys/fs/cgroup", .fstype = "cgroup2",
-                         .superopts = ""};
+  struct mountinfo mi = {
+      .root = "/", .mnt = "/sys/fs/cgroup", .fstype = "cgroup2", .superopts = ""};
   unsigned long flags = o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   if (mount_hierarchy(ctx, rootfd, dest, &mi, true, flags, err) < 0) return -1;
   return finish_mount(rootfd, dest, o, err);
@@ -862,8 +880,7 @@ static bool is_bind(const struct oci_mount *m, const struct mount_opts *o) {
 static int do_mount_entry(const struct rootfs_ctx *ctx, int rootfd, const struct oci_mount *m,
                           struct isola_err *err) {
   char dest[PATH_MAX];
-  if (!m->destination || !*m->destination)
-    return isola_fail(err, EINVAL, "no destination");
+  if (!m->destination || !*m->destination) return isola_fail(err, EINVAL, "no destination");
   if (path_clean(m->destination, dest, sizeof dest, err) < 0) return -1;
   _cleanup_mount_opts_ struct mount_opts o = {0};
   if (mount_opts_parse(m->options, m->noptions, &o, err) < 0) return -1;
@@ -900,8 +917,7 @@ bool mount_entry_defers_readonly(const struct oci_config *cfg, size_t idx) {
   return ro;
 }
 
-int mount_entry_finish_readonly(const struct oci_config *cfg, size_t idx,
-                                struct isola_err *err) {
+int mount_entry_finish_readonly(const struct oci_config *cfg, size_t idx, struct isola_err *err) {
   const struct oci_mount *m = &cfg->mounts[idx];
   char dest[PATH_MAX];
   _cleanup_mount_opts_ struct mount_opts o = {0};
@@ -911,7 +927,6 @@ int mount_entry_finish_readonly(const struct oci_config *cfg, size_t idx,
   /* Not a bind remount: the tmpfs superblock itself becomes read-only. */
   unsigned long flags = (o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) | MS_RDONLY;
   if (mount(NULL, dest, NULL, MS_REMOUNT | flags, NULL) < 0)
-    return isola_fail_errno(err, errno, "mounts[%zu] `%s`: remount read-only", idx,
-                            m->destination);
+    return isola_fail_errno(err, errno, "mounts[%zu] `%s`: remount read-only", idx, m->destination);
   return 0;
 }

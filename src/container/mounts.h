@@ -18,14 +18,14 @@
 
 /* ---- option parsing ------------------------------------------------------------------- */
 
-#define MOUNT_OPTS_MAX_PROP 8     /* propagation changes kept per mount (more is an error) */
-#define MOUNT_OPTS_MAX_DATA 4096  /* the kernel copies one page of data for mount(2) */
+#define MOUNT_OPTS_MAX_PROP 8    /* propagation changes kept per mount (more is an error) */
+#define MOUNT_OPTS_MAX_DATA 4096 /* the kernel copies one page of data for mount(2) */
 
 /* One mount's `options`, split the way mount(8) does. */
 struct mount_opts {
-  unsigned long flags;  /* MS_* to set, MS_BIND|MS_REC for "rbind" */
-  unsigned long clear;  /* MS_* named as cleared ("rw", "suid", "dev", ...) */
-  bool atime_given;     /* an atime option was named: do not keep the source's atime */
+  unsigned long flags; /* MS_* to set, MS_BIND|MS_REC for "rbind" */
+  unsigned long clear; /* MS_* named as cleared ("rw", "suid", "dev", ...) */
+  bool atime_given;    /* an atime option was named: do not keep the source's atime */
   /* "rro", "rnosuid", ...: mount_setattr(AT_RECURSIVE) on the whole tree, MOUNT_ATTR_* */
   uint64_t rec_set, rec_clr;
   unsigned long prop[MOUNT_OPTS_MAX_PROP]; /* MS_SHARED|MS_REC, ... in the order given */
@@ -37,8 +37,7 @@ struct mount_opts {
 /* Parses `options[0..n)`. Unknown options go into `data`; "idmap"/"ridmap" fail as not
  * supported. On failure names the option: "option `idmap`: idmapped mounts are not
  * supported". */
-int mount_opts_parse(char *const *options, size_t n, struct mount_opts *out,
-                     struct isola_err *err);
+int mount_opts_parse(char *const *options, size_t n, struct mount_opts *out, struct isola_err *err);
 void mount_opts_release(struct mount_opts *o);
 /* MS_* propagation flags for "rshared" etc.; 0 when `s` is no propagation name. */
 unsigned long mount_propagation_flag(const char *s);

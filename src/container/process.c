@@ -7,12 +7,15 @@
  *   3. child:   become root of its user namespace, join namespaces given by path, unshare the
  *               cgroup namespace; mount everything (rootfs_prepare); send HOOKS.
  *   4. runtime: run the prestart and createRuntime hooks; send GO.
- *   5. child:   run createContainer hooks; pivot_root; masked/read-only paths; hostname,
- *               sysctl, terminal, rlimits, user, capabilities; find the executable; send READY
+ *   5. child:   run createContainer hooks; pivot_root; hostname, sysctl; masked/read-only
+ *               paths; terminal, rlimits, user, capabilities; find the executable; send READY
  *               (or ERROR with the message, at any step, then exit).
  *   6. runtime: record pid and "created"; `create` exits.
- *   7. child:   block reading the exec fifo; `start` writes one byte into it.
- *   8. child:   run startContainer hooks, load seccomp, execve the program.
+ *   7. child:   block reading exec.fifo; `start` writes one byte into it, then waits on
+ *               result.fifo.
+ *   8. child:   run startContainer hooks, load seccomp; write "0" to result.fifo, or "1" and
+ *               the error (start then fails); execve the program. result.fifo closes at exec
+ *               (O_CLOEXEC), so `start` also learns of a process that died before it.
  * If the runtime dies before 6, the child gets SIGKILL (PR_SET_PDEATHSIG) or EOF on the socket.
  */
 #include "container/process.h"
@@ -75,7 +78,7 @@ struct child_args {
   const struct create_opts *o;
   const struct oci_config *cfg;
   const char *rootfs;
-  int sock, fifo, console;
+  int sock, fifo, result, console;
   const struct seccomp_filter *seccomp;
   struct isola_state *st; /* the child's copy; its pid arrives with the first GO */
 };
@@ -144,9 +147,9 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
     _exit(1);
 
   /* Step 5. createContainer hooks run here: in the container's namespaces, before pivot. */
-  if (hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, a->st, err) < 0) return -1;
+  if (hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, a->st, false, err) < 0) return -1;
   if (mntns) {
-    if (rootfs_pivot(&rc, err) < 0 || rootfs_finalize(&rc, err) < 0) return -1;
+    if (rootfs_pivot(&rc, err) < 0) return -1;
   } else if (chroot(a->rootfs) < 0 || chdir("/") < 0) {
     return isola_fail_errno(err, errno, "chroot `%s`", a->rootfs);
   }
@@ -154,7 +157,9 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
     return isola_fail_errno(err, errno, "hostname: sethostname `%s`", cfg->hostname);
   if (cfg->domainname && setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
     return isola_fail_errno(err, errno, "domainname: setdomainname `%s`", cfg->domainname);
+  /* sysctl before readonlyPaths, which usually hold /proc/sys (runc's order). */
   if (sysctl_apply(cfg, err) < 0) return -1;
+  if (mntns && rootfs_finalize(&rc, err) < 0) return -1;
   if (cfg->has_personality &&
       personality(!strcmp(cfg->personality_domain, "LINUX32") ? PER_LINUX32 : PER_LINUX) < 0)
     return isola_fail_errno(err, errno, "linux.personality");
@@ -181,8 +186,9 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
   if (chdir(p->cwd) < 0) return isola_fail_errno(err, errno, "process.cwd: chdir `%s`", p->cwd);
   /* Without noNewPrivileges, seccomp needs CAP_SYS_ADMIN to load: before dropping it. */
   if (a->seccomp && !p->no_new_privileges && seccomp_filter_load(a->seccomp, err) < 0) return -1;
+  if (p->has_caps && caps_drop_bounding(p, err) < 0) return -1;
   if (set_user(p, userns, err) < 0) return -1;
-  if (caps_apply(p, err) < 0) return -1;
+  if (p->has_caps && caps_apply(p, err) < 0) return -1;
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return isola_fail_errno(err, errno, "process.noNewPrivileges");
   if (p->has_umask) umask(p->umask);
@@ -213,14 +219,15 @@ static _Noreturn void child_main(struct child_args *a) {
   close(a->fifo);
 
   /* Step 8. */
-  if (hooks_run(a->cfg, OCI_HOOK_START_CONTAINER, a->st, &err) < 0) {
-    fprintf(stderr, "isola: %s\n", err.msg);
+  a->st->status = ST_CREATED;
+  if (hooks_run(a->cfg, OCI_HOOK_START_CONTAINER, a->st, false, &err) < 0 ||
+      (a->seccomp && p->no_new_privileges && seccomp_filter_load(a->seccomp, &err) < 0)) {
+    char buf[sizeof err.msg + 1];
+    int len = snprintf(buf, sizeof buf, "1%s", err.msg);
+    if (write(a->result, buf, (size_t)len) < 0) _exit(1);
     _exit(1);
   }
-  if (a->seccomp && p->no_new_privileges && seccomp_filter_load(a->seccomp, &err) < 0) {
-    fprintf(stderr, "isola: %s\n", err.msg);
-    _exit(1);
-  }
+  if (write(a->result, "0", 1) != 1) _exit(1);
   /* The program starts with default signal handling and nothing blocked, whatever the runtime
    * (e.g. `run`, which forwards signals) had set. */
   sigset_t none;
@@ -294,6 +301,11 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
   snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", d->path);
   _cleanup_close_ int fifo = open(fifo_path, O_RDWR | O_CLOEXEC);
   if (fifo < 0) return isola_fail_errno(err, errno, "open `%s`", fifo_path);
+  if (mkfifoat(d->dirfd, "result.fifo", 0600) < 0)
+    return isola_fail_errno(err, errno, "create `%s/result.fifo`", d->path);
+  snprintf(fifo_path, sizeof fifo_path, "%s/result.fifo", d->path);
+  _cleanup_close_ int result = open(fifo_path, O_RDWR | O_CLOEXEC);
+  if (result < 0) return isola_fail_errno(err, errno, "open `%s`", fifo_path);
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -322,7 +334,7 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
      * execve. */
     close(d->dirfd);
     struct child_args a = {.o = o, .cfg = cfg, .rootfs = rootfs, .sock = child_sock,
-                           .fifo = fifo, .console = console, .seccomp = filter, .st = st};
+                           .fifo = fifo, .result = result, .console = console, .seccomp = filter, .st = st};
     child_main(&a);
   }
   _cleanup_kill_ pid_t child = pid;
@@ -363,8 +375,8 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
     }
     if (m.type == MSG_READY) break;
     if (m.type == MSG_HOOKS) { /* Step 4. */
-      if (hooks_run(cfg, OCI_HOOK_PRESTART, st, err) < 0 ||
-          hooks_run(cfg, OCI_HOOK_CREATE_RUNTIME, st, err) < 0)
+      if (hooks_run(cfg, OCI_HOOK_PRESTART, st, false, err) < 0 ||
+          hooks_run(cfg, OCI_HOOK_CREATE_RUNTIME, st, false, err) < 0)
         goto undo_cgroup;
       if (send_msg(sock, MSG_GO, NULL) < 0) {
         isola_fail_errno(err, errno, "container process");

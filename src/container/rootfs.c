@@ -49,8 +49,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct isola_err *err) {
   if (root_propagation(cfg, &prop, err) < 0) return -1;
   unsigned long setup = (prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
   if (mount(NULL, "/", NULL, MS_REC | setup, NULL) < 0)
-    return isola_fail_errno(err, errno, "make `/` %s", setup == MS_PRIVATE ? "rprivate"
-                                                                           : "rslave");
+    return isola_fail_errno(err, errno, "make `/` %s", setup == MS_PRIVATE ? "rprivate" : "rslave");
   /* pivot_root needs the new root to be a mount point; the bind also gives the container a
    * mount of its own whose flags (root.readonly) do not touch the host's. */
   if (mount(ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

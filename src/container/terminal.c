@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -43,6 +44,15 @@ int terminal_setup(const char *unused, int console_fd, const struct oci_process 
                          .ws_col = (unsigned short)p->console_width};
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
       return isola_fail_errno(err, errno, "process.consoleSize: set window size");
+  }
+  /* /dev/console is the pty too, as runc makes it: bind the peer over it. */
+  char peer[64];
+  int ptn;
+  if (ioctl(master, TIOCGPTN, &ptn) == 0) {
+    snprintf(peer, sizeof peer, "/dev/pts/%d", ptn);
+    _cleanup_close_ int c = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (c >= 0 && mount(peer, "/dev/console", NULL, MS_BIND, NULL) < 0)
+      return isola_fail_errno(err, errno, "process.terminal: bind `%s` on /dev/console", peer);
   }
   if (send_fd(console_fd, master, "/dev/ptmx", err) < 0) return -1;
   close(console_fd);

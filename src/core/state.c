@@ -19,7 +19,20 @@ static const char *const status_names[] = {
 
 const char *state_status_name(enum isola_status s) { return status_names[s]; }
 
+/* `s` with control characters escaped (\n, \x01), so a message stays on one line. */
+static const char *printable(const char *s, char *buf, size_t len) {
+  size_t o = 0;
+  for (; *s && o + 5 < len; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c != 0x7f) buf[o++] = (char)c;
+    else o += (size_t)snprintf(buf + o, len - o, c == '\n' ? "\\n" : "\\x%02x", c);
+  }
+  buf[o] = 0;
+  return buf;
+}
+
 int state_check_id(const char *id, struct isola_err *err) {
+  char shown[256];
   size_t n = strlen(id);
   if (n == 0) return isola_fail(err, EINVAL, "invalid container id: it is empty");
   if (n > 1024) return isola_fail(err, EINVAL, "invalid container id: longer than 1024 bytes");
@@ -29,7 +42,8 @@ int state_check_id(const char *id, struct isola_err *err) {
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
           strchr("_+.-", *p)))
       return isola_fail(err, EINVAL,
-                        "invalid container id `%s`: only letters, digits and _+.- are allowed", id);
+                        "invalid container id `%s`: only letters, digits and _+.- are allowed",
+                        printable(id, shown, sizeof shown));
   return 0;
 }
 
