@@ -40,8 +40,7 @@ static json_t *spec_json(bool rootless) {
       "noexec", "nodev",
       "destination", "/sys", "type", "sysfs", "source", "sysfs", "options", "nosuid", "noexec",
       "nodev", "ro");
-  if (!rootless)
-    json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}", "destination",
+  json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s,s,s,s]}", "destination",
                                             "/sys/fs/cgroup", "type", "cgroup", "source", "cgroup",
                                             "options", "nosuid", "noexec", "nodev", "relatime",
                                             "ro"));
@@ -72,7 +71,6 @@ static json_t *spec_json(bool rootless) {
                         json_pack("[s,s,s,s]", "rbind", "nosuid", "noexec", "nodev"));
   } else {
     json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
-    json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
   }
   return json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
                    process, "root", "path", "rootfs", "readonly", 1, "hostname", "isola",

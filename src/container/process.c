@@ -81,6 +81,7 @@ struct child_args {
   int sock, fifo, result, console;
   const struct seccomp_filter *seccomp;
   struct isola_state *st; /* the child's copy; its pid arrives with the first GO */
+  char **envp;            /* process.env, plus HOME when it has none */
 };
 
 int find_executable(const char *prog, char *const env[], char *out, size_t outlen,
@@ -121,6 +122,33 @@ static int set_user(const struct oci_process *p, bool userns, struct isola_err *
   if (setresuid(p->uid, p->uid, p->uid) < 0)
     return isola_fail_errno(err, errno, "process.user.uid: setuid %u", p->uid);
   return 0;
+}
+
+/* HOME from the container's /etc/passwd when the config sets none (runc does the same; images
+ * rely on it); "/" when the user has no entry. Returns a new environment, or `env` itself. */
+static char **with_home(char **env, size_t n, uid_t uid) {
+  for (size_t i = 0; i < n; i++)
+    if (!strncmp(env[i], "HOME=", 5)) return env;
+  char *home = NULL, line[1024];
+  FILE *f = fopen("/etc/passwd", "re");
+  while (f && !home && fgets(line, sizeof line, f)) {
+    char *fields[7], *p = line;
+    int k;
+    /* name:pw:uid:gid:gecos:dir:shell */
+    for (k = 0; k < 7 && p; k++) {
+      fields[k] = p;
+      p = strchr(p, ':');
+      if (p) *p++ = 0;
+    }
+    if (k >= 6 && (uid_t)strtoul(fields[2], NULL, 10) == uid) home = strdup(fields[5]);
+  }
+  if (f) fclose(f);
+  char **out = calloc(n + 2, sizeof *out);
+  if (!out) return env;
+  memcpy(out, env, n * sizeof *out);
+  if (asprintf(&out[n], "HOME=%s", home && home[0] ? home : "/") < 0) out[n] = "HOME=/";
+  free(home);
+  return out;
 }
 
 /* Steps 3 and 5 (see the top); returns only on failure. */
@@ -193,8 +221,11 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
     return isola_fail_errno(err, errno, "process.noNewPrivileges");
   if (p->has_umask) umask(p->umask);
   if (find_executable(p->args[0], p->env, exe, exelen, err) < 0) return -1;
+  a->envp = with_home(p->env ? p->env : (char *[]){NULL}, p->nenv, p->uid);
   return 0;
 }
+
+
 
 static _Noreturn void child_main(struct child_args *a) {
   struct isola_err err = {0};
@@ -237,7 +268,7 @@ static _Noreturn void child_main(struct child_args *a) {
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* Everything but stdio and the preserved fds closes at exec. */
   syscall(SYS_close_range, 3 + a->o->preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
-  execve(exe, p->args, p->env ? p->env : (char *[]){NULL});
+  execve(exe, p->args, a->envp);
   fprintf(stderr, "isola: exec `%s`: %s\n", p->args[0], strerror(errno));
   _exit(127);
 }

@@ -112,8 +112,8 @@ static int masked_path(const char *path, struct isola_err *err) {
     return isola_fail_errno(err, errno, "stat");
   }
   if (S_ISDIR(st.st_mode)) {
-    /* an empty read-only tmpfs hides the directory */
-    if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    /* an empty read-only tmpfs hides the directory (flags as runc's, so mount tables match) */
+    if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0)
       return isola_fail_errno(err, errno, "mount tmpfs");
     return 0;
   }
