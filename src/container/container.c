@@ -62,13 +62,10 @@ static int container_start(struct state_dir *d, struct isola_state *st,
   buf[len] = 0;
   if (len == 0) return isola_fail(err, ECHILD, "container `%s`: the process died before exec", st->id);
   if (buf[0] != '0') return isola_fail(err, EINVAL, "start container `%s`: %s", st->id, buf + 1);
-  /* Hooks see "created" here, as runc's do: the state they are given is the one before the
-   * start completed. */
+  /* The program runs now: poststart hooks see "running", as the spec says. (runc 1.1 hands
+   * them "created", a state from before the start; we do not copy that.) */
   struct isola_err warn;
-  st->status = ST_CREATED;
-  int hr = hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn);
-  st->status = ST_RUNNING;
-  if (hr < 0)
+  if (hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
     fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */
   return 0;
 }
