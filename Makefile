@@ -42,7 +42,7 @@ $(B)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The wasm engine's hot loop wants its own flags (see src/wasm/README or interp.c).
-WASM_CFLAGS ?= -O2 -fno-plt
+WASM_CFLAGS ?= -O2 -fno-plt -ffp-contract=off
 $(B)/obj/src/wasm/%.o: src/wasm/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WASM_CFLAGS) -c $< -o $@
