@@ -58,5 +58,6 @@ int cmd_delete(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
+int cmd_wasm(int argc, char **argv); /* wasm.c */
 
 #endif

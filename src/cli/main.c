@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"list", cmd_list, "list containers"},
     {"spec", cmd_spec, "write a default config.json"},
     {"features", cmd_features, "print the OCI features document"},
+    {"wasm", cmd_wasm, "run a WebAssembly module directly: isola wasm run FILE.wasm [ARGS]"},
 };
 
 static void usage(FILE *f) {
