@@ -59,5 +59,6 @@ int cmd_list(int argc, char **argv);
 int cmd_spec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_wasm(int argc, char **argv); /* wasm.c */
+int cmd_exec(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "create and start a container, and wait for it"},
     {"state", cmd_state, "print the state of a container as OCI state JSON"},
     {"kill", cmd_kill, "send a signal to a container's process"},
+    {"exec", cmd_exec, "run another process in a running container"},
     {"delete", cmd_delete, "delete a container and everything it holds"},
     {"list", cmd_list, "list containers"},
     {"spec", cmd_spec, "write a default config.json"},

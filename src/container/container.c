@@ -13,6 +13,7 @@
 
 #include "container/cgroup.h"
 #include "container/container.h"
+#include "container/exec.h"
 #include "container/process.h"
 #include "core/cleanup.h"
 #include "core/engine.h"
@@ -130,10 +131,20 @@ static int container_destroy(struct state_dir *d, struct isola_state *st,
   return 0;
 }
 
+static int container_exec_op(struct state_dir *d, struct isola_state *st,
+                             const struct oci_config *cfg, const struct exec_opts *o, pid_t *pid,
+                             struct isola_err *err) {
+  struct exec_request r = {.st = st, .process = o->process, .seccomp = cfg->seccomp,
+                           .console_socket = o->console_socket, .console_fd = o->console_fd,
+                           .preserve_fds = o->preserve_fds};
+  return container_exec(&r, pid, err);
+}
+
 const struct isola_engine engine_container = {
     .name = "container",
     .create = container_create,
     .start = container_start,
     .kill = container_kill,
+    .exec = container_exec_op,
     .destroy = container_destroy,
 };

@@ -55,6 +55,12 @@ int terminal_setup(const char *console_socket_fd_path, int console_fd,
 /* Looks `prog` up in PATH of `env` (as execvp would, inside the new root). */
 int find_executable(const char *prog, char *const env[], char *out, size_t outlen,
                     struct isola_err *err);
+/* additionalGids, gid, uid (keeping capabilities for caps_apply). */
+int process_set_user(const struct oci_process *p, bool userns, struct isola_err *err);
+/* `env` plus HOME from /etc/passwd when it has none (as runc does); `env` itself otherwise. */
+char **process_env_with_home(char **env, size_t n, uid_t uid);
+/* process.c (runtime): a connected --console-socket. */
+int console_connect(const char *path, struct isola_err *err);
 
 /* sysctl, hostname (child) */
 int sysctl_apply(const struct oci_config *cfg, struct isola_err *err);

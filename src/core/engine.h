@@ -29,6 +29,13 @@ struct create_opts {
   bool foreground; /* `run` without -d: the caller stays the parent and waits */
 };
 
+struct exec_opts {
+  const struct oci_process *process;
+  const char *console_socket;
+  int console_fd; /* a connected socket used instead of console_socket when >= 0 */
+  int preserve_fds;
+};
+
 struct isola_engine {
   const char *name;
   /* The state dir exists and is locked; st has id, bundle, engine, annotations. On success
@@ -42,6 +49,9 @@ struct isola_engine {
                struct isola_err *err);
   int (*kill)(struct state_dir *d, struct isola_state *st, int sig, bool all,
               struct isola_err *err);
+  /* One more process in the running workload; *pid is the process the caller waits on. */
+  int (*exec)(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+              const struct exec_opts *o, pid_t *pid, struct isola_err *err);
   /* Stops whatever still runs (SIGKILL) and releases the engine's resources (cgroups, VMs);
    * runs poststop hooks. */
   int (*destroy)(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
