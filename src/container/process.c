@@ -108,7 +108,7 @@ int find_executable(const char *prog, char *const env[], char *out, size_t outle
   return isola_fail(err, ENOENT, "exec `%s`: executable file not found in $PATH", prog);
 }
 
-static int set_user(const struct oci_process *p, bool userns, struct isola_err *err) {
+int process_set_user(const struct oci_process *p, bool userns, struct isola_err *err) {
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return isola_fail_errno(err, errno, "keepcaps");
   gid_t groups[256];
   size_t n = p->nadditional_gids < 256 ? p->nadditional_gids : 256;
@@ -126,7 +126,7 @@ static int set_user(const struct oci_process *p, bool userns, struct isola_err *
 
 /* HOME from the container's /etc/passwd when the config sets none (runc does the same; images
  * rely on it); "/" when the user has no entry. Returns a new environment, or `env` itself. */
-static char **with_home(char **env, size_t n, uid_t uid) {
+char **process_env_with_home(char **env, size_t n, uid_t uid) {
   for (size_t i = 0; i < n; i++)
     if (!strncmp(env[i], "HOME=", 5)) return env;
   char *home = NULL, line[1024];
@@ -215,13 +215,13 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
   /* Without noNewPrivileges, seccomp needs CAP_SYS_ADMIN to load: before dropping it. */
   if (a->seccomp && !p->no_new_privileges && seccomp_filter_load(a->seccomp, err) < 0) return -1;
   if (p->has_caps && caps_drop_bounding(p, err) < 0) return -1;
-  if (set_user(p, userns, err) < 0) return -1;
+  if (process_set_user(p, userns, err) < 0) return -1;
   if (p->has_caps && caps_apply(p, err) < 0) return -1;
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return isola_fail_errno(err, errno, "process.noNewPrivileges");
   if (p->has_umask) umask(p->umask);
   if (find_executable(p->args[0], p->env, exe, exelen, err) < 0) return -1;
-  a->envp = with_home(p->env ? p->env : (char *[]){NULL}, p->nenv, p->uid);
+  a->envp = process_env_with_home(p->env ? p->env : (char *[]){NULL}, p->nenv, p->uid);
   return 0;
 }
 
@@ -275,7 +275,7 @@ static _Noreturn void child_main(struct child_args *a) {
 
 /* ---- the runtime side --------------------------------------------------------------------- */
 
-static int connect_console(const char *path, struct isola_err *err) {
+int console_connect(const char *path, struct isola_err *err) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof sa.sun_path)
     return isola_fail(err, ENAMETOOLONG, "--console-socket `%s`: path too long", path);
@@ -321,7 +321,7 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
   if (cfg->seccomp && seccomp_filter_compile(cfg->seccomp, &filter, err) < 0) return -1;
 
   _cleanup_close_ int console = -1;
-  if (o->console_socket && (console = connect_console(o->console_socket, err)) < 0) return -1;
+  if (o->console_socket && (console = console_connect(o->console_socket, err)) < 0) return -1;
   if (!o->console_socket && o->console_fd >= 0 && (console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3)) < 0)
     return isola_fail_errno(err, errno, "console");
 
