@@ -17,6 +17,7 @@
 #include "container/process.h"
 #include "core/cleanup.h"
 #include "core/engine.h"
+#include "core/gate.h"
 
 static int container_create(const struct create_opts *o, const struct oci_config *cfg,
                             struct state_dir *d, struct isola_state *st, struct isola_err *err) {
@@ -30,41 +31,10 @@ static int container_create(const struct create_opts *o, const struct oci_config
 
 static int container_start(struct state_dir *d, struct isola_state *st,
                            const struct oci_config *cfg, struct isola_err *err) {
-  /* Non-blocking: with the child gone there is no reader and open fails with ENXIO. The child
-   * holds the fifo read-write, so a live child always makes this open succeed. */
-  _cleanup_close_ int fd = openat(d->dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return isola_fail(err, EINVAL, "container `%s` was started already", st->id);
-    return isola_fail_errno(err, errno, "container `%s`: open exec fifo", st->id);
-  }
-  /* Open the result fifo before releasing the process, so its answer cannot be missed. */
-  _cleanup_close_ int res = openat(d->dirfd, "result.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (res < 0) return isola_fail_errno(err, errno, "container `%s`: open result fifo", st->id);
-  if (write(fd, "0", 1) != 1)
-    return isola_fail_errno(err, errno, "container `%s`: release the process", st->id);
-  unlinkat(d->dirfd, "exec.fifo", 0);
-  unlinkat(d->dirfd, "result.fifo", 0);
+  if (gate_release(d, st->id, err) < 0) return -1;
   st->started = true;
   st->status = ST_RUNNING;
   if (state_save(d, st, err) < 0) return -1;
-
-  /* The process answers "0" just before execve, or "1<error>" (startContainer hook, seccomp);
-   * EOF without an answer means it died. */
-  char buf[1100];
-  size_t len = 0;
-  struct pollfd p = {.fd = res, .events = POLLIN};
-  while (len < sizeof buf - 1 && poll(&p, 1, -1) >= 0) {
-    ssize_t n = read(res, buf + len, sizeof buf - 1 - len);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) break;
-    len += (size_t)n;
-    if (buf[0] == '0') break;
-  }
-  buf[len] = 0;
-  if (len == 0) return isola_fail(err, ECHILD, "container `%s`: the process died before exec", st->id);
-  if (buf[0] != '0') return isola_fail(err, EINVAL, "start container `%s`: %s", st->id, buf + 1);
-  /* The program runs now: poststart hooks see "running", as the spec says. (runc 1.1 hands
-   * them "created", a state from before the start; we do not copy that.) */
   struct isola_err warn;
   if (hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
     fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */

@@ -43,6 +43,7 @@
 #include "container/rootfs.h"
 #include "container/seccomp.h"
 #include "core/cleanup.h"
+#include "core/gate.h"
 
 enum msg_type { MSG_GO = 1, MSG_HOOKS, MSG_READY, MSG_ERROR };
 
@@ -78,7 +79,8 @@ struct child_args {
   const struct create_opts *o;
   const struct oci_config *cfg;
   const char *rootfs;
-  int sock, fifo, result, console;
+  int sock, console;
+  struct gate gate;
   const struct seccomp_filter *seccomp;
   struct isola_state *st; /* the child's copy; its pid arrives with the first GO */
   char **envp;            /* process.env, plus HOME when it has none */
@@ -242,23 +244,16 @@ static _Noreturn void child_main(struct child_args *a) {
   close(a->sock);
 
   /* Step 7: wait for `start`. */
-  char c;
-  ssize_t n;
-  while ((n = read(a->fifo, &c, 1)) < 0 && errno == EINTR) {
-  }
-  if (n != 1) _exit(1);
-  close(a->fifo);
+  if (gate_wait(&a->gate) < 0) _exit(1);
 
   /* Step 8. */
   a->st->status = ST_CREATED;
   if (hooks_run(a->cfg, OCI_HOOK_START_CONTAINER, a->st, false, &err) < 0 ||
       (a->seccomp && p->no_new_privileges && seccomp_filter_load(a->seccomp, &err) < 0)) {
-    char buf[sizeof err.msg + 1];
-    int len = snprintf(buf, sizeof buf, "1%s", err.msg);
-    if (write(a->result, buf, (size_t)len) < 0) _exit(1);
+    gate_answer(&a->gate, &err);
     _exit(1);
   }
-  if (write(a->result, "0", 1) != 1) _exit(1);
+  gate_answer(&a->gate, NULL);
   /* The program starts with default signal handling and nothing blocked, whatever the runtime
    * (e.g. `run`, which forwards signals) had set. */
   sigset_t none;
@@ -325,18 +320,8 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
   if (!o->console_socket && o->console_fd >= 0 && (console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3)) < 0)
     return isola_fail_errno(err, errno, "console");
 
-  /* The exec fifo: the child keeps it open read-write and blocks reading; `start` writes. */
-  if (mkfifoat(d->dirfd, "exec.fifo", 0600) < 0)
-    return isola_fail_errno(err, errno, "create `%s/exec.fifo`", d->path);
-  char fifo_path[4200];
-  snprintf(fifo_path, sizeof fifo_path, "%s/exec.fifo", d->path);
-  _cleanup_close_ int fifo = open(fifo_path, O_RDWR | O_CLOEXEC);
-  if (fifo < 0) return isola_fail_errno(err, errno, "open `%s`", fifo_path);
-  if (mkfifoat(d->dirfd, "result.fifo", 0600) < 0)
-    return isola_fail_errno(err, errno, "create `%s/result.fifo`", d->path);
-  snprintf(fifo_path, sizeof fifo_path, "%s/result.fifo", d->path);
-  _cleanup_close_ int result = open(fifo_path, O_RDWR | O_CLOEXEC);
-  if (result < 0) return isola_fail_errno(err, errno, "open `%s`", fifo_path);
+  _cleanup_gate_ struct gate gate = {-1, -1};
+  if (gate_create(d, &gate, err) < 0) return -1;
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -365,7 +350,7 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
      * execve. */
     close(d->dirfd);
     struct child_args a = {.o = o, .cfg = cfg, .rootfs = rootfs, .sock = child_sock,
-                           .fifo = fifo, .result = result, .console = console, .seccomp = filter, .st = st};
+                           .gate = gate, .console = console, .seccomp = filter, .st = st};
     child_main(&a);
   }
   _cleanup_kill_ pid_t child = pid;

@@ -1,0 +1,31 @@
+/* The start gate: how a prepared workload waits for `start` across processes (runc's exec-fifo
+ * idea, with an answer). Two fifos in the container's state dir:
+ *   exec.fifo    start -> workload: one byte releases it;
+ *   result.fifo  workload -> start: "0" just before the program begins, or "1<error>".
+ * The workload holds both open read-write, so `start` can always open them while it lives and
+ * gets ENXIO / EOF once it is gone. Both are close-on-exec: an exec'd program holds neither.
+ */
+#ifndef ISOLA_GATE_H
+#define ISOLA_GATE_H
+
+#include "core/err.h"
+#include "core/state.h"
+
+struct gate {
+  int go, result;
+};
+
+/* Runtime, before forking the workload: makes and opens both fifos. */
+int gate_create(struct state_dir *d, struct gate *g, struct isola_err *err);
+void gate_close(struct gate *g);
+#define _cleanup_gate_ __attribute__((cleanup(gate_close)))
+
+/* Workload: blocks until `start`; -1 when the gate broke (nobody will start us). */
+int gate_wait(struct gate *g);
+/* Workload: the answer to `start` (`err` NULL: all is well, the program begins now). */
+void gate_answer(struct gate *g, const struct isola_err *err);
+
+/* `start`: releases the workload and waits for its answer; then removes the fifos. */
+int gate_release(struct state_dir *d, const char *id, struct isola_err *err);
+
+#endif
