@@ -22,6 +22,7 @@ endif
 CORE_SRCS := $(wildcard src/core/*.c)
 CONT_SRCS := $(wildcard src/container/*.c)
 VM_SRCS   := $(wildcard src/vm/*.c)
+WASMRT_SRCS := $(wildcard src/wasmrt/*.c)
 CLI_SRCS  := $(wildcard src/cli/*.c)
 WASM_SRCS := $(wildcard src/wasm/*.c)
 
@@ -30,10 +31,11 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 CORE_OBJS := $(call obj,$(CORE_SRCS))
 CONT_OBJS := $(call obj,$(CONT_SRCS))
 VM_OBJS   := $(call obj,$(VM_SRCS))
+WASMRT_OBJS := $(call obj,$(WASMRT_SRCS))
 CLI_OBJS  := $(call obj,$(CLI_SRCS))
 WASM_OBJS := $(call obj,$(WASM_SRCS))
 
-LIB_OBJS  := $(CORE_OBJS) $(CONT_OBJS) $(VM_OBJS)
+LIB_OBJS  := $(CORE_OBJS) $(CONT_OBJS) $(VM_OBJS) $(WASMRT_OBJS)
 
 all: $(B)/isola $(B)/isola-vm $(B)/isola-wasm
 

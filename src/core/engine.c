@@ -5,9 +5,10 @@
 
 static const struct isola_engine *const engines[] = {
     &engine_container,
+    &engine_wasm,
 };
 
-static const char *const names[] = {"container", NULL};
+static const char *const names[] = {"container", "wasm", NULL};
 
 const struct isola_engine *engine_find(const char *name) {
   for (size_t i = 0; i < sizeof engines / sizeof *engines; i++)

@@ -59,6 +59,7 @@ struct isola_engine {
 };
 
 extern const struct isola_engine engine_container;
+extern const struct isola_engine engine_wasm; /* src/wasmrt/engine.c */
 
 /* NULL when no engine of that name is built in. */
 const struct isola_engine *engine_find(const char *name);
