@@ -16,6 +16,7 @@ struct cli {
   bool log_json;
   bool debug;
   const char *isolation; /* --isolation */
+  const char *policy;    /* --policy, NULL: /etc/isola/policy.json when it exists */
 };
 
 extern struct cli cli;

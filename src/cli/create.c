@@ -131,7 +131,15 @@ int cli_create(struct create_opts *o, struct isola_err *err) {
   if (cfg->root_path[0] == '/') snprintf(rootfs, sizeof rootfs, "%s", cfg->root_path);
   else snprintf(rootfs, sizeof rootfs, "%s/%s", bundle, cfg->root_path);
   struct engine_choice choice;
-  if (select_engine(cli.isolation, cli.argv0, cfg, rootfs, &choice, err) < 0) goto out;
+  struct policy policy = {0};
+  if (policy_load(cli.policy ? cli.policy : "/etc/isola/policy.json", cli.policy != NULL, &policy,
+                  err) < 0)
+    goto out;
+  struct select_input sel = {.flag = cli.isolation, .argv0 = cli.argv0, .cfg = cfg,
+                             .bundle = bundle, .rootfs = rootfs, .policy = &policy, .kvm = -1};
+  int chosen = select_engine(&sel, &choice, err);
+  policy_release(&policy);
+  if (chosen < 0) goto out;
   const struct isola_engine *engine = engine_find(choice.engine);
   if (!engine) {
     isola_fail(err, ENOTSUP, "engine `%s` (chosen by %s) is not built into this isola",

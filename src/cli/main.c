@@ -3,15 +3,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/log.h"
 
 #ifndef ISOLA_VERSION
 #define ISOLA_VERSION "0.1.0"
 #endif
 
-struct cli cli = {.root = "/run/isola"};
+struct cli cli = {.root = NULL}; /* default_root() after parsing */
+
+/* /run/isola for root; for anyone else $XDG_RUNTIME_DIR/isola (as runc uses .../runc), else
+ * /tmp/isola-UID, which must then be the caller's own directory (anyone may create in /tmp). */
+static const char *default_root(void) {
+  static char buf[4096];
+  uid_t uid = geteuid();
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  if (uid == 0) return "/run/isola";
+  if (xdg && xdg[0] == '/') {
+    snprintf(buf, sizeof buf, "%s/isola", xdg);
+    return buf;
+  }
+  snprintf(buf, sizeof buf, "/tmp/isola-%u", (unsigned)uid);
+  struct stat sb;
+  if (mkdir(buf, 0700) < 0 && errno != EEXIST) return buf; /* state_dir_* report the error */
+  if (lstat(buf, &sb) == 0 && (!S_ISDIR(sb.st_mode) || sb.st_uid != uid)) {
+    fprintf(stderr, "isola: `%s` is not a directory owned by uid %u: pass --root\n", buf,
+            (unsigned)uid);
+    exit(1);
+  }
+  return buf;
+}
+
+static void debug_note(const char *msg) { cli_debug("%s", msg); }
 
 static const struct command commands[] = {
     {"create", cmd_create, "create a container (paused before its program)"},
@@ -32,10 +58,12 @@ static void usage(FILE *f) {
           "usage: isola [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
           "Runs OCI bundles as containers, microVMs or WebAssembly sandboxes.\n\n"
           "global options:\n"
-          "  --root DIR            state directory (default /run/isola)\n"
+          "  --root DIR            state directory (default /run/isola; unprivileged:\n"
+          "                        $XDG_RUNTIME_DIR/isola, else /tmp/isola-UID)\n"
           "  --log FILE            write errors and debug output to FILE instead of stderr\n"
           "  --log-format FORMAT   text or json (default text)\n"
           "  --isolation ENGINE    container, vm or wasm (default: chosen per bundle)\n"
+          "  --policy FILE         engine policy (default /etc/isola/policy.json if present)\n"
           "  --systemd-cgroup      accepted for runc compatibility; cgroupfs is used\n"
           "  --debug               print what is done\n"
           "  --version, --help\n\ncommands:\n");
@@ -50,6 +78,7 @@ int main(int argc, char **argv) {
       {"log-format", required_argument, 0, 'f'}, {"debug", no_argument, 0, 'd'},
       {"version", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
       {"isolation", required_argument, 0, 'i'}, {"systemd-cgroup", no_argument, 0, 's'},
+      {"policy", required_argument, 0, 'P'},
       {"rootless", required_argument, 0, 'R'}, {"criu", required_argument, 0, 'c'},
       {0, 0, 0, 0},
   };
@@ -67,6 +96,7 @@ int main(int argc, char **argv) {
       break;
     case 'd': cli.debug = true; break;
     case 'i': cli.isolation = optarg; break;
+    case 'P': cli.policy = optarg; break;
     case 's': case 'R': case 'c': break; /* accepted for compatibility */
     case 'v':
       printf("isola version %s\nspec: 1.0.2\nengines: container\n", ISOLA_VERSION);
@@ -76,6 +106,8 @@ int main(int argc, char **argv) {
       return cli_errorf("unknown global option `%s` (see isola --help)", argv[optind - 1]);
     }
   }
+  if (!cli.root) cli.root = default_root();
+  if (cli.debug) isola_log_set_debug(debug_note);
   /* Commands may change directory (create works from the bundle): anchor relative paths. */
   static char root[4096], log[4096];
   char cwd[4000];

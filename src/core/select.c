@@ -31,20 +31,27 @@ static bool entrypoint_is_wasm(const struct oci_config *cfg, const char *rootfs)
   return fd >= 0 && read(fd, magic, 4) == 4 && !memcmp(magic, "\0asm", 4);
 }
 
-int select_engine(const char *flag, const char *argv0, const struct oci_config *cfg,
-                  const char *rootfs, struct engine_choice *out, struct isola_err *err) {
-  if (flag) {
-    if (!known(flag))
-      return isola_fail(err, EINVAL, "--isolation: unknown engine `%s` (container, vm, wasm)", flag);
-    return choose(out, flag, "--isolation=%s", flag);
+static int choose_first(const struct select_input *in, struct engine_choice *out,
+                        struct isola_err *err) {
+  const struct oci_config *cfg = in->cfg;
+  if (in->flag) {
+    if (!known(in->flag))
+      return isola_fail(err, EINVAL, "--isolation: unknown engine `%s` (container, vm, wasm)",
+                        in->flag);
+    return choose(out, in->flag, "--isolation=%s", in->flag);
   }
-  const char *base = strrchr(argv0, '/') ? strrchr(argv0, '/') + 1 : argv0;
+  const char *base = strrchr(in->argv0, '/') ? strrchr(in->argv0, '/') + 1 : in->argv0;
   if (!strcmp(base, "isola-vm")) return choose(out, "vm", "program name %s", base);
   if (!strcmp(base, "isola-wasm")) return choose(out, "wasm", "program name %s", base);
 
   const char *v = oci_annotation(cfg, "io.kubernetes.cri.container-type");
-  if (v && !strcmp(v, "sandbox"))
-    return choose(out, "container", "%s", "Kubernetes sandbox container");
+  if (!v) v = oci_annotation(cfg, "io.kubernetes.cri-o.ContainerType");
+  if (v && !strcmp(v, "sandbox")) {
+    const char *e = in->policy && in->policy->sandbox_engine[0] ? in->policy->sandbox_engine
+                                                                 : "container";
+    return choose(out, e, "%s", e[0] == 'c' ? "Kubernetes sandbox container"
+                                             : "Kubernetes sandbox container, policy sandboxEngine");
+  }
   if ((v = oci_annotation(cfg, "io.isola.isolation"))) {
     if (!known(v))
       return isola_fail(err, EINVAL,
@@ -55,10 +62,50 @@ int select_engine(const char *flag, const char *argv0, const struct oci_config *
     if (!strcmp(v, "krun")) return choose(out, "vm", "annotation run.oci.handler=%s", v);
     if (!strcmp(v, "wasm")) return choose(out, "wasm", "annotation run.oci.handler=%s", v);
   }
-  bool wasm = entrypoint_is_wasm(cfg, rootfs);
+  bool wasm = entrypoint_is_wasm(cfg, in->rootfs);
   if ((v = oci_annotation(cfg, "module.wasm.image/variant")) &&
       (!strcmp(v, "compat") || !strcmp(v, "compat-smart")) && wasm)
     return choose(out, "wasm", "annotation module.wasm.image/variant=%s", v);
+  if (in->policy) {
+    struct policy_input pi = {.cfg = cfg, .bundle = in->bundle, .entrypoint_is_wasm = wasm};
+    size_t rule;
+    const char *e = policy_match(in->policy, &pi, &rule);
+    if (e) {
+      char why[128];
+      snprintf(why, sizeof why, "policy %s rule %zu", in->policy->name, rule);
+      return choose(out, e, "%s", why);
+    }
+  }
   if (wasm) return choose(out, "wasm", "%s", "entrypoint is a wasm module");
   return choose(out, "container", "%s", "default");
+}
+
+bool kvm_usable(void) {
+  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+int select_engine(const struct select_input *in, struct engine_choice *out,
+                  struct isola_err *err) {
+  if (choose_first(in, out, err) < 0) return -1;
+  if (strcmp(out->engine, "vm")) return 0;
+  bool kvm = in->kvm >= 0 ? in->kvm == 1 : kvm_usable();
+  if (kvm) return 0;
+  enum kvm_fallback fb = in->policy ? in->policy->kvm_fallback : KVM_FALLBACK_TCG;
+  char why[sizeof out->reason];
+  snprintf(why, sizeof why, "%s", out->reason);
+  if (fb == KVM_FALLBACK_REFUSE)
+    return isola_fail(err, ENODEV,
+                      "engine vm (chosen by %s): /dev/kvm is not usable and the policy's "
+                      "kvmFallback is `refuse`",
+                      why);
+  if (fb == KVM_FALLBACK_CONTAINER) {
+    snprintf(out->engine, sizeof out->engine, "container");
+    snprintf(out->reason, sizeof out->reason, "%.100s; no KVM: policy kvmFallback=container", why);
+    return 0;
+  }
+  snprintf(out->reason, sizeof out->reason, "%.120s; no KVM: TCG", why);
+  return 0;
 }

@@ -5,7 +5,6 @@
 
 #include "unit.h"
 #include "core/oci_config.h"
-#include "core/select.h"
 #include "core/state.h"
 #include "core/signals.h"
 
@@ -126,28 +125,6 @@ static void test_signals(void) {
   CHECK(signal_parse("NOPE") == -1);
 }
 
-static void test_select(void) {
-  struct isola_err err = {0};
-  struct engine_choice ch;
-  struct oci_config *c = parse(base, &err);
-  if (!c) return;
-  CHECK(select_engine(NULL, "isola", c, "/nonexistent", &ch, &err) == 0 &&
-        !strcmp(ch.engine, "container"));
-  CHECK(select_engine("vm", "isola", c, NULL, &ch, &err) == 0 && !strcmp(ch.engine, "vm"));
-  CHECK(select_engine("nope", "isola", c, NULL, &ch, &err) < 0);
-  CHECK(select_engine(NULL, "/usr/bin/isola-wasm", c, NULL, &ch, &err) == 0 &&
-        !strcmp(ch.engine, "wasm"));
-  json_object_set_new(c->annotations = json_object(), "run.oci.handler", json_string("krun"));
-  CHECK(select_engine(NULL, "isola", c, NULL, &ch, &err) == 0 && !strcmp(ch.engine, "vm"));
-  json_object_set_new(c->annotations, "io.isola.isolation", json_string("wasm"));
-  CHECK(select_engine(NULL, "isola", c, NULL, &ch, &err) == 0 && !strcmp(ch.engine, "wasm"));
-  json_object_set_new(c->annotations, "io.kubernetes.cri.container-type", json_string("sandbox"));
-  CHECK(select_engine(NULL, "isola", c, NULL, &ch, &err) == 0 && !strcmp(ch.engine, "container"));
-  json_decref(c->annotations);
-  c->annotations = NULL;
-  oci_config_free(c);
-}
-
 int main(void) {
   RUN(test_valid);
   RUN(test_type_errors);
@@ -155,6 +132,5 @@ int main(void) {
   RUN(test_devices_sysctl);
   RUN(test_ids);
   RUN(test_signals);
-  RUN(test_select);
   return UNIT_END();
 }
