@@ -8,6 +8,7 @@
 #define ISOLA_CLEANUP_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

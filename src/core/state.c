@@ -85,6 +85,7 @@ int state_dir_create(const char *root, const char *id, struct state_dir *out,
   }
   out->dirfd = fd;
   out->path = steal_ptr(&path);
+  out->locked = true;
   return 0;
 }
 
@@ -105,6 +106,7 @@ int state_dir_open(const char *root, const char *id, bool lock, struct state_dir
     return isola_fail(err, ENOENT, "container `%s` does not exist", id);
   out->dirfd = take_fd(&fd);
   out->path = steal_ptr(&path);
+  out->locked = lock;
   return 0;
 }
 
@@ -142,6 +144,20 @@ static char *json_strdup(json_t *o, const char *key) {
 int state_load(struct state_dir *d, struct isola_state *st, struct isola_err *err) {
   memset(st, 0, sizeof *st);
   _cleanup_close_ int fd = openat(d->dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && !d->locked) {
+    /* A lockless reader may race a create (state.json not written yet) or a delete (files
+     * going): wait for whoever holds the lock, then look again. */
+    struct stat sb;
+    while (flock(d->dirfd, LOCK_SH) < 0 && errno == EINTR) {
+    }
+    bool gone = fstat(d->dirfd, &sb) == 0 && sb.st_nlink == 0;
+    if (!gone) fd = openat(d->dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+    flock(d->dirfd, LOCK_UN);
+    if (gone) {
+      const char *slash = strrchr(d->path, '/');
+      return isola_fail(err, ENOENT, "container `%s` does not exist", slash ? slash + 1 : d->path);
+    }
+  }
   if (fd < 0) {
     if (errno == ENOENT) {
       /* A create that died before writing anything: an empty, "creating" container. */

@@ -35,8 +35,9 @@ struct isola_state {
 };
 
 struct state_dir {
-  int dirfd; /* the container's directory, flocked */
+  int dirfd; /* the container's directory, flocked when `locked` */
   char *path;
+  bool locked;
 };
 
 /* Creates <root>/<id> (the root too, 0700) and locks it. "container `x` already exists". */

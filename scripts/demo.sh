@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# isola demo: prepares a busybox bundle under build/demo (once; later runs reuse it), then runs
+# containers with it and shows the OCI lifecycle: run, run -d, state, list, kill, delete.
+#
+#   scripts/demo.sh            (or: make demo)
+#   ISOLA=/path/to/isola scripts/demo.sh
+#
+# One function per engine (demo_container, later demo_wasm and demo_vm). The engines this
+# isola has are read from `isola features` (annotation io.isola.engines); an engine that is
+# missing is reported as "not yet built".
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+ISOLA=${ISOLA:-$top/build/isola}
+DEMO=$top/build/demo          # bundles and root filesystem
+STATE=$DEMO/state             # --root: the demo's containers live here, not in /run/isola
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+if [ -t 1 ]; then B=$'\033[1m' D=$'\033[2m' N=$'\033[0m'; else B="" D="" N=""; fi
+step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
+note() { printf '%s%s%s\n' "$D" "$*" "$N"; }
+# Shows a command, then runs it.
+show() { printf '%s$ %s%s\n' "$B" "$*" "$N"; "$@"; }
+isola() { "$ISOLA" --root "$STATE" "$@"; }
+
+die() { echo "demo: $*" >&2; exit 1; }
+[ -x "$ISOLA" ] || die "no isola binary at $ISOLA (build it with \`make\`)"
+[ "$(id -u)" -eq 0 ] || die "containers need root here: run as root (or with sudo)"
+
+# ---- the bundle ------------------------------------------------------------------------------
+
+# A root filesystem with busybox and a link per applet, plus /etc/passwd and /etc/group.
+prepare_rootfs() {
+  local rootfs=$DEMO/rootfs
+  if [ -x "$rootfs/bin/busybox" ]; then
+    note "reusing $rootfs"
+    return
+  fi
+  [ -x "$BUSYBOX" ] || die "busybox-static is missing (scripts/deps.sh installs it)"
+  note "creating $rootfs from $BUSYBOX"
+  mkdir -p "$rootfs"/{bin,etc,tmp,proc,sys,dev,root,home/user}
+  chmod 1777 "$rootfs/tmp"
+  cp "$BUSYBOX" "$rootfs/bin/busybox"
+  local applet
+  for applet in $("$BUSYBOX" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' \
+    >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nuser:x:1000:\n' >"$rootfs/etc/group"
+}
+
+# make_bundle NAME ARGS...: a bundle whose config.json is `isola spec`'s default, with the
+# program set to ARGS, no terminal, and the shared read-only rootfs.
+make_bundle() {
+  local name=$1; shift
+  local dir=$DEMO/$name
+  mkdir -p "$dir"
+  rm -f "$dir/config.json"
+  isola spec --bundle "$dir"
+  python3 - "$dir/config.json" "$DEMO/rootfs" "$@" <<'EOF'
+import json, sys
+path, rootfs, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+cfg = json.load(open(path))
+cfg["process"]["terminal"] = False
+cfg["process"]["args"] = args
+cfg["root"] = {"path": rootfs, "readonly": True}
+cfg["hostname"] = "isola-demo"
+json.dump(cfg, open(path, "w"), indent=2)
+EOF
+}
+
+# ---- engines ---------------------------------------------------------------------------------
+
+engines_available() {
+  isola features | python3 -c '
+import json, sys
+ann = json.load(sys.stdin).get("annotations", {})
+print(" ".join(json.loads(ann.get("io.isola.engines", "[]"))))'
+}
+
+demo_container() {
+  step "container engine: a busybox bundle"
+  prepare_rootfs
+  # shellcheck disable=SC2016  # $(...) and $$ are for the container's shell
+  make_bundle hello sh -c 'echo "hello from isola"
+    echo "hostname: $(hostname)"
+    id
+    grep -E "^(CapEff|NoNewPrivs)" /proc/self/status
+    echo "pid inside the container: $$"
+    echo "files in /:" $(ls /)'
+  make_bundle sleeper sleep 3600
+  make_bundle exit3 sh -c 'exit 3'
+  note "bundles: $DEMO/{hello,sleeper,exit3} (config.json from \`isola spec\`)"
+
+  step "run a container in the foreground"
+  note "It gets its own hostname, is pid 1 in its own pid namespace, sees only the bundle's"
+  note "root filesystem, and keeps 3 capabilities (CapEff) with no_new_privs set."
+  show isola run --bundle "$DEMO/hello" demo-hello
+
+  step "the exit status of the program is run's exit status"
+  set +e
+  isola run --bundle "$DEMO/exit3" demo-exit3
+  rc=$?
+  set -e
+  printf '%s$ isola run --bundle %s demo-exit3; echo $?%s\n%s\n' "$B" "$DEMO/exit3" "$N" "$rc"
+
+  step "run a container in the background, look at it, stop it, delete it"
+  note "This is how containerd and podman drive a runtime (they use create + start)."
+  # The detached container's stdio goes to a log file (it would otherwise hold this
+  # terminal, or a pipe, open for as long as it runs).
+  printf '%s$ isola run --detach --bundle %s demo-sleeper%s\n' "$B" "$DEMO/sleeper" "$N"
+  isola run --detach --bundle "$DEMO/sleeper" demo-sleeper </dev/null >"$DEMO/sleeper.log" 2>&1
+  show isola state demo-sleeper
+  show isola list
+  show isola kill demo-sleeper KILL
+  local tries=50
+  while ! isola state demo-sleeper | grep -q '"stopped"' && [ $((tries -= 1)) -gt 0 ]; do
+    sleep 0.1
+  done
+  show isola list --format json
+  show isola delete demo-sleeper
+  show isola list -q
+  note "(empty: nothing left)"
+}
+
+# demo_wasm and demo_vm come with their engines: define them here, one function each.
+
+cleanup() {
+  local id
+  for id in demo-hello demo-exit3 demo-sleeper; do
+    "$ISOLA" --root "$STATE" delete --force "$id" >/dev/null 2>&1 || true
+  done
+}
+trap cleanup EXIT
+
+mkdir -p "$DEMO"
+printf '%s%s%s  (%s)\n' "$B" "$("$ISOLA" --version | head -n 1)" "$N" "$ISOLA"
+note "containers of this demo live under --root $STATE"
+available=" $(engines_available) "
+for engine in container wasm vm; do
+  if [[ $available != *" $engine "* ]]; then
+    step "$engine engine: not yet built"
+  elif declare -F "demo_$engine" >/dev/null; then
+    "demo_$engine"
+  else
+    step "$engine engine: available, no demo yet"
+  fi
+done
+echo
