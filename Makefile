@@ -72,7 +72,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libisola.a $(B)/libisola-wasm.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(B)/libisola.a $(B)/libisola-wasm.a $(LDLIBS) -lm
 
 SPEC_SRCS := $(wildcard tests/spec/*.c)
-$(B)/spec-runner: $(SPEC_SRCS) $(B)/libisola-wasm.a
+$(B)/spec-runner: $(SPEC_SRCS) $(wildcard tests/spec/*.h) $(B)/libisola-wasm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SPEC_SRCS) $(B)/libisola-wasm.a -ljansson -lm
 

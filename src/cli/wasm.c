@@ -25,10 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "isola/wasi.h"
 #include "isola/wasm.h"
-
-int cmd_wasm(int argc, char **argv);
 
 enum { EXIT_TRAP = 134, EXIT_USAGE = 2 };
 
@@ -287,7 +286,16 @@ static bool func_name(const uint8_t *bytes, size_t len, int64_t index, char *out
 
 /* ---- reporting ------------------------------------------------------------------------ */
 
-static int report(const char *path, const uint8_t *bytes, size_t len, const iw_error *err) {
+/* Module-supplied text (import and function names) reaches the messages: control bytes are
+ * shown as '?' so that a module cannot write escape sequences to the user's terminal. */
+static void printable(char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
+static int report(const char *path, const uint8_t *bytes, size_t len, const iw_error *e) {
+  iw_error copy = *e, *err = &copy;
+  printable(err->msg);
   switch (err->kind) {
   case IW_ERR_TRAP:
   case IW_ERR_EXHAUSTED: {

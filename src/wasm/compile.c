@@ -280,6 +280,15 @@ static void label_types(const cctl *t, const iw_valtype **ts, uint32_t *n) {
 }
 
 static void emit_return(cs *c) {
+  const cval *v = c->n ? &c->st[c->n - 1] : NULL;
+  if (c->ft->pub.nresults == 1 && v && v->kind == K_HOME && c->dst_ins != NONE &&
+      c->dst_end == c->len && c->dst_home == v->home) {
+    /* The result was just computed: compute it into the result slot instead. */
+    W(c, c->dst_ins)[0] = 0;
+    c->dst_ins = c->cmp.ins = NONE;
+    emit(c, OP_ret, 0);
+    return;
+  }
   move_values(c, 0, c->ft->pub.results, c->ft->pub.nresults, true);
   emit(c, OP_ret, 0);
 }

@@ -114,9 +114,15 @@ static inline uint32_t ld_I32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); 
 static inline uint64_t ld_I64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static inline float ld_F32(const uint8_t *p) { float v; memcpy(&v, p, 4); return v; }
 static inline double ld_F64(const uint8_t *p) { double v; memcpy(&v, p, 8); return v; }
-static inline void st_I32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+/* 32-bit values are stored as whole 8-byte slots: slot copies read 8 bytes, and a load wider
+ * than the store before it defeats store-to-load forwarding (a stall of a dozen cycles). */
+static inline void st_I32(uint8_t *p, uint32_t v) { uint64_t w = v; memcpy(p, &w, 8); }
 static inline void st_I64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static inline void st_F32(uint8_t *p, float v) { memcpy(p, &v, 4); }
+static inline void st_F32(uint8_t *p, float v) {
+  uint32_t b;
+  memcpy(&b, &v, 4);
+  st_I32(p, b);
+}
 static inline void st_F64(uint8_t *p, double v) { memcpy(p, &v, 8); }
 static inline iw_v128 ldv(const uint8_t *p) { iw_v128 v; memcpy(&v, p, 16); return v; }
 static inline void stv(uint8_t *p, iw_v128 v) { memcpy(p, &v, 16); }

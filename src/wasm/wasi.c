@@ -374,7 +374,8 @@ static const char *valtype_name(iw_valtype t) {
 /* "(i32 i64) -> (i32)", truncated to fit. */
 static void functype_str(const iw_functype *t, char *buf, size_t size) {
   size_t n = 0;
-#define PUT(...) (n += (size_t)snprintf(buf + n, n < size ? size - n : 0, __VA_ARGS__))
+#define PUT(...)                                                                                   \
+  (n += (size_t)snprintf(buf + (n < size ? n : size), n < size ? size - n : 0, __VA_ARGS__))
   PUT("(");
   for (uint32_t i = 0; i < t->nparams; i++)
     PUT("%s%s", i ? " " : "", valtype_name(t->params[i]));

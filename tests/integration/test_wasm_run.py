@@ -109,6 +109,19 @@ def test_stdin_is_copied_to_stdout(isola, wasm):
     assert r.stderr == f"copied {len(data)} bytes\n".encode()
 
 
+def test_closed_stdout_is_epipe_not_sigpipe(isola, wasm, tmp_path):
+    # The reader goes away after 10 bytes: the guest's fd_write gets EPIPE (cat.c exits 1 when a
+    # write fails) instead of isola dying of SIGPIPE.
+    data = tmp_path / "in.bin"
+    data.write_bytes(os.urandom(4 << 20))
+    with open(data, "rb") as stdin:
+        p = subprocess.Popen([str(isola), "wasm", "run", str(wasm("cat"))], stdin=stdin,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert len(p.stdout.read(10)) == 10
+        p.stdout.close()
+        assert p.wait(timeout=60) == 1
+
+
 def test_empty_stdin(isola, wasm):
     r = run(isola, wasm("cat"))
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "copied 0 bytes\n")

@@ -478,7 +478,7 @@ long spec_script_run(const spec_script *s, const spec_run_opts *opts, spec_repor
   fflush(stdout);
 
   spec_registry_free(r.reg);
-  iw_store_free(r.store);
+  if (r.store) iw_store_free(r.store);
   for (size_t i = 0; i < r.nmods; i++)
     iw_module_free(r.mods[i]);
   free(r.mods);
