@@ -13,6 +13,16 @@ override CFLAGS += $(OPT) -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes \
 LDLIBS  := -lseccomp -ljansson
 B       := build
 
+# isola is linked statically (libseccomp, jansson, libc): it starts faster and maps less, which
+# matters for a runtime started once per container. STATIC=0 links dynamically.
+STATIC ?= 1
+ifeq ($(SANITIZE),1)
+STATIC := 0
+endif
+ifeq ($(STATIC),1)
+ISOLA_LDFLAGS := -static
+endif
+
 ifeq ($(SANITIZE),1)
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS += -fsanitize=address,undefined
@@ -58,7 +68,7 @@ $(B)/libisola.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(B)/isola: $(CLI_OBJS) $(B)/libisola.a $(B)/libisola-wasm.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libisola.a $(B)/libisola-wasm.a $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) $(ISOLA_LDFLAGS) -o $@ $(CLI_OBJS) $(B)/libisola.a $(B)/libisola-wasm.a $(LDLIBS) -lm
 
 $(B)/isola-vm $(B)/isola-wasm: | $(B)/isola
 	ln -sf isola $@

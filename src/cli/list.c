@@ -1,6 +1,5 @@
 /* isola list */
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,20 @@
 
 #include "cli/cli.h"
 #include "core/cleanup.h"
+
+/* The name of `uid` from /etc/passwd, or the number. (Not getpwuid: isola links statically,
+ * where NSS modules would have to be loaded at run time.) */
+static void user_name(uid_t uid, char *out, size_t len) {
+  snprintf(out, len, "%u", uid);
+  _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+  char line[1024];
+  while (f && fgets(line, sizeof line, f)) {
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2 || strtoul(c2 + 1, NULL, 10) != uid) continue;
+    snprintf(out, len, "%.*s", (int)(c1 - line), line);
+    return;
+  }
+}
 
 int cmd_list(int argc, char **argv) {
   static const struct option opts[] = {{"format", required_argument, 0, 'f'},
@@ -50,11 +63,8 @@ int cmd_list(int argc, char **argv) {
     }
     state_refresh(&st);
     struct stat sb;
-    const char *owner = "";
-    if (fstat(d.dirfd, &sb) == 0) {
-      struct passwd *pw = getpwuid(sb.st_uid);
-      owner = pw ? pw->pw_name : "";
-    }
+    char owner[64] = "";
+    if (fstat(d.dirfd, &sb) == 0) user_name(sb.st_uid, owner, sizeof owner);
     pid_t pid = st.status == ST_STOPPED ? 0 : st.pid;
     if (quiet) {
       printf("%s\n", st.id);
