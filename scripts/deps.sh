@@ -6,7 +6,9 @@ pkgs=(
   build-essential pkg-config libseccomp-dev libjansson-dev libcap-dev  # build
   busybox-static python3-pytest iproute2 procps util-linux              # tests
   crun runc hyperfine                                                   # peers, benchmarks
+  uidmap podman containerd                                              # rootless, real clients
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs             # wasm tests and benches
+  qemu-system-x86 zlib1g-dev xz-utils kmod                              # vm engine, make vm-image
 )
 missing=()
 for p in "${pkgs[@]}"; do

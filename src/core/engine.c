@@ -6,9 +6,10 @@
 static const struct isola_engine *const engines[] = {
     &engine_container,
     &engine_wasm,
+    &engine_vm,
 };
 
-static const char *const names[] = {"container", "wasm", NULL};
+static const char *const names[] = {"container", "wasm", "vm", NULL};
 
 const struct isola_engine *engine_find(const char *name) {
   for (size_t i = 0; i < sizeof engines / sizeof *engines; i++)

@@ -17,6 +17,17 @@
 #include "core/oci_config.h"
 #include "core/state.h"
 
+/* A workload that is not a program to execve: the container engine builds the container as
+ * usual and then, in the container's process, calls prepare() where it would look up the
+ * executable (an error fails `create`), and run() after `start` where it would execve; run()'s
+ * return value is the process's exit status. The wasm engine uses it to run a module inside a
+ * container's namespaces, cgroup and seccomp filter (io.isola.wasm.sandbox=container). */
+struct workload_ops {
+  int (*prepare)(void *ctx, const struct oci_config *cfg, struct isola_err *err);
+  int (*run)(void *ctx, const struct oci_config *cfg);
+  void *ctx;
+};
+
 struct create_opts {
   const char *id;
   const char *bundle; /* absolute */
@@ -27,6 +38,7 @@ struct create_opts {
   bool no_pivot, no_new_keyring;
   int preserve_fds;
   bool foreground; /* `run` without -d: the caller stays the parent and waits */
+  const struct workload_ops *workload; /* NULL: execve process.args */
 };
 
 struct exec_opts {
@@ -59,6 +71,7 @@ struct isola_engine {
 };
 
 extern const struct isola_engine engine_container;
+extern const struct isola_engine engine_vm;
 extern const struct isola_engine engine_wasm; /* src/wasmrt/engine.c */
 
 /* NULL when no engine of that name is built in. */

@@ -1,0 +1,239 @@
+/* QEMU: the guest's resources, its command line, and launching it.
+ *
+ * The device model is the smallest that boots Debian's kernel quickly (../shared/design/vm.md):
+ * `-M microvm` with ACPI (the kernel finds the virtio-mmio devices and powers off through it),
+ * the uncompressed vmlinux booted through PVH, the initramfs with the agent, one
+ * virtio-serial port for the control protocol (on a socketpair QEMU gets as fd 3), one
+ * virtio-9p device per share (the rootfs, then host directories bound into the container),
+ * and the serial console on QEMU's stdout (the state dir's console.log). Under TCG the
+ * guest must be told the TSC rate: calibrating it on a busy host fails and the guest hangs.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "vm/vm.h"
+
+/* ---- resources ------------------------------------------------------------------------ */
+
+static int annotation_uint(const struct oci_config *cfg, const char *key, unsigned min,
+                           unsigned max, unsigned *out, struct isola_err *err) {
+  const char *v = oci_annotation(cfg, key);
+  if (!v) return 0;
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  if (errno || end == v || *end || n < min || n > max)
+    return isola_fail(err, EINVAL, "config.json: annotations.%s: expected a number from %u to "
+                                   "%u, got `%s`", key, min, max, v);
+  *out = (unsigned)n;
+  return 1;
+}
+
+/* CPUs named by a cpuset list ("0-3,8"); 0 when it does not parse. */
+static unsigned cpuset_count(const char *s) {
+  unsigned n = 0;
+  while (*s) {
+    char *end;
+    unsigned long a = strtoul(s, &end, 10), b = a;
+    if (end == s) return 0;
+    if (*end == '-') {
+      s = end + 1;
+      b = strtoul(s, &end, 10);
+      if (end == s || b < a) return 0;
+    }
+    n += (unsigned)(b - a + 1);
+    s = end;
+    if (*s == ',') s++;
+    else if (*s) return 0;
+  }
+  return n;
+}
+
+int vm_resources_from_config(const struct oci_config *cfg, struct vm_resources *r,
+                             struct isola_err *err) {
+  r->memory_mib = VM_DEFAULT_MEMORY_MIB;
+  r->cpus = 1;
+  json_t *res = cfg->resources;
+  json_t *limit = json_object_get(json_object_get(res, "memory"), "limit");
+  if (json_is_integer(limit) && json_integer_value(limit) > 0) {
+    json_int_t mib = (json_integer_value(limit) + (1 << 20) - 1) >> 20;
+    if (mib > 1 << 20) mib = 1 << 20;
+    r->memory_mib = (unsigned)mib + VM_AGENT_MARGIN_MIB;
+    if (r->memory_mib < VM_MIN_MEMORY_MIB) r->memory_mib = VM_MIN_MEMORY_MIB;
+  }
+  json_t *cpu = json_object_get(res, "cpu");
+  json_t *quota = json_object_get(cpu, "quota"), *period = json_object_get(cpu, "period");
+  json_t *cpus = json_object_get(cpu, "cpus");
+  if (json_is_integer(quota) && json_integer_value(quota) > 0) {
+    json_int_t per = json_is_integer(period) && json_integer_value(period) > 0
+                         ? json_integer_value(period) : 100000;
+    json_int_t n = (json_integer_value(quota) + per - 1) / per;
+    r->cpus = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+  } else if (json_is_string(cpus) && cpuset_count(json_string_value(cpus)) > 0) {
+    unsigned n = cpuset_count(json_string_value(cpus));
+    r->cpus = n > 64 ? 64 : n;
+  }
+  if (annotation_uint(cfg, "io.isola.vm.memory_mib", VM_MIN_MEMORY_MIB, 1 << 20, &r->memory_mib,
+                      err) < 0 ||
+      annotation_uint(cfg, "io.isola.vm.cpus", 1, 64, &r->cpus, err) < 0)
+    return -1;
+  /* More vCPUs than host CPUs only slows TCG down (and KVM gains nothing). */
+  long host = sysconf(_SC_NPROCESSORS_ONLN);
+  if (host > 0 && r->cpus > (unsigned)host) r->cpus = (unsigned)host;
+  return 0;
+}
+
+/* ---- the command line ----------------------------------------------------------------- */
+
+struct argv_builder {
+  char **v;
+  size_t n, cap;
+  bool failed;
+};
+
+static void add(struct argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv_builder *b, const char *fmt, ...) {
+  if (b->failed) return;
+  if (b->n + 2 > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    char **v = realloc(b->v, cap * sizeof *v);
+    if (!v) {
+      b->failed = true;
+      return;
+    }
+    b->v = v;
+    b->cap = cap;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  int r = vasprintf(&b->v[b->n], fmt, ap);
+  va_end(ap);
+  if (r < 0) {
+    b->failed = true;
+    return;
+  }
+  b->v[++b->n] = NULL;
+}
+
+/* QEMU's option syntax splits on commas; a literal comma is written twice. */
+static char *qemu_escape(const char *s) {
+  size_t n = strlen(s), commas = 0;
+  for (size_t i = 0; i < n; i++) commas += s[i] == ',';
+  char *out = malloc(n + commas + 1), *o = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    *o++ = s[i];
+    if (s[i] == ',') *o++ = ',';
+  }
+  *o = 0;
+  return out;
+}
+
+void vm_argv_free(char **argv) {
+  for (size_t i = 0; argv && argv[i]; i++) free(argv[i]);
+  free(argv);
+}
+
+char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
+  struct argv_builder b = {0};
+  _cleanup_free_ char *kernel = qemu_escape(l->img->vmlinux);
+  _cleanup_free_ char *initrd = qemu_escape(l->img->initramfs);
+  _cleanup_free_ char *rootfs = qemu_escape(l->rootfs);
+  if (!kernel || !initrd || !rootfs) {
+    isola_fail_errno(err, ENOMEM, "qemu command line");
+    return NULL;
+  }
+  add(&b, "%s", l->qemu);
+  add(&b, "-M");
+  add(&b, "microvm");
+  add(&b, "-global");
+  add(&b, "virtio-mmio.force-legacy=false");
+  add(&b, "-accel");
+  add(&b, "%s", l->kvm ? "kvm" : "tcg");
+  add(&b, "-cpu");
+  add(&b, "%s", l->kvm ? "host" : "max");
+  add(&b, "-m");
+  add(&b, "%u", l->res->memory_mib);
+  add(&b, "-smp");
+  add(&b, "%u", l->res->cpus);
+  add(&b, "-nodefaults");
+  add(&b, "-no-user-config");
+  add(&b, "-nographic");
+  add(&b, "-no-reboot");
+  add(&b, "-serial");
+  add(&b, "stdio");
+  add(&b, "-kernel");
+  add(&b, "%s", kernel);
+  add(&b, "-initrd");
+  add(&b, "%s", initrd);
+  add(&b, "-append");
+  if (l->kvm)
+    add(&b, "console=ttyS0 quiet panic=-1 cryptomgr.notests");
+  else
+    add(&b, "console=ttyS0 quiet panic=-1 cryptomgr.notests tsc_early_khz=%lu tsc=reliable "
+            "no_timer_check lpj=%lu", l->tsc_khz, l->tsc_khz * 4);
+  add(&b, "-chardev");
+  add(&b, "socket,id=ctl,fd=3");
+  add(&b, "-device");
+  add(&b, "virtio-serial-device,max_ports=2");
+  add(&b, "-device");
+  add(&b, "virtserialport,chardev=ctl,name=isola.ctl");
+  add(&b, "-fsdev");
+  add(&b, "local,id=rootfs,path=%s,security_model=passthrough%s", rootfs,
+      l->rootfs_readonly ? ",readonly=on" : "");
+  add(&b, "-device");
+  add(&b, "virtio-9p-device,fsdev=rootfs,mount_tag=rootfs");
+  for (size_t i = 0; i < l->nshares; i++) {
+    _cleanup_free_ char *path = qemu_escape(l->shares[i].path);
+    if (!path) b.failed = true;
+    add(&b, "-fsdev");
+    add(&b, "local,id=%s,path=%s,security_model=passthrough%s", l->shares[i].tag, path ? path : "",
+        l->shares[i].readonly ? ",readonly=on" : "");
+    add(&b, "-device");
+    add(&b, "virtio-9p-device,fsdev=%s,mount_tag=%s", l->shares[i].tag, l->shares[i].tag);
+  }
+  if (b.failed) {
+    vm_argv_free(b.v);
+    isola_fail_errno(err, ENOMEM, "qemu command line");
+    return NULL;
+  }
+  return b.v;
+}
+
+pid_t vm_qemu_spawn(const struct vm_launch *l, struct isola_err *err) {
+  char **argv = vm_qemu_argv(l, err);
+  if (!argv) return -1;
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    vm_argv_free(argv);
+    return isola_fail_errno(err, errno, "fork qemu");
+  }
+  if (pid == 0) {
+    /* QEMU must not outlive its monitor: `delete` relies on it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent) _exit(127);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    /* fd 3 is the control socket; stdout and stderr the console log. */
+    if (null < 0 || dup2(null, 0) < 0 || dup2(l->console_fd, 1) < 0 || dup2(l->console_fd, 2) < 0 ||
+        dup2(l->ctl_fd, 3) < 0 || fcntl(3, F_SETFD, 0) < 0)
+      _exit(127);
+    close_range(4, ~0u, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    execv(argv[0], argv);
+    dprintf(2, "isola: exec `%s`: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  vm_argv_free(argv);
+  return pid;
+}

@@ -1,0 +1,298 @@
+/* The vm engine: the table of operations the CLI calls (see core/engine.h), and the client
+ * side of the monitor's vm.sock.
+ *
+ * create: finds the image and QEMU, maps resources, encodes the guest config, forks the
+ *         monitor (monitor.c) and waits for its report: "ok QEMU_PID" once the agent has the
+ *         container ready, or "error TEXT". The monitor's pid is the container's pid.
+ * start:  "start" on vm.sock; the answer comes once the program was executed in the guest.
+ * kill:   "kill SIG ALL" on vm.sock; the monitor forwards it into the guest.
+ * destroy: SIGKILL to the monitor and to QEMU (each checked against its start time), and
+ *         waits until both are gone. The state dir (console.log, monitor.log, vm.sock) goes
+ *         with it.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../guest/proto.h"
+#include "core/cleanup.h"
+#include "vm/vm.h"
+
+static void timestamp(char *buf, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t len = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + len, n - len, ".%09ldZ", ts.tv_nsec);
+}
+
+/* Closes every fd but those in keep[] (the monitor must not hold the state dir's lock, nor
+ * anything else `create` had open). */
+static void close_all_but(const int *keep, size_t n) {
+  int sorted[16];
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < 16; i++)
+    if (keep[i] >= 0) sorted[k++] = keep[i];
+  for (size_t i = 1; i < k; i++)
+    for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+      int t = sorted[j];
+      sorted[j] = sorted[j - 1];
+      sorted[j - 1] = t;
+    }
+  unsigned from = 0;
+  for (size_t i = 0; i < k; i++) {
+    if ((unsigned)sorted[i] > from) close_range(from, (unsigned)sorted[i] - 1, 0);
+    from = (unsigned)sorted[i] + 1;
+  }
+  close_range(from, ~0u, 0);
+}
+
+static int boot_timeout_ms(bool kvm) {
+  const char *v = getenv("ISOLA_VM_BOOT_TIMEOUT");
+  if (v && v[0]) {
+    char *end;
+    double s = strtod(v, &end);
+    if (!*end && s > 0 && s < 86400) return (int)(s * 1000);
+  }
+  return kvm ? 10000 : 60000;
+}
+
+static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
+                     struct state_dir *d, struct isola_state *st, struct isola_err *err) {
+  char rootfs[PATH_MAX], joined[PATH_MAX * 2];
+  if (cfg->root_path[0] == '/') snprintf(joined, sizeof joined, "%s", cfg->root_path);
+  else snprintf(joined, sizeof joined, "%s/%s", o->bundle, cfg->root_path);
+  if (!realpath(joined, rootfs))
+    return isola_fail_errno(err, errno, "config.json: root.path: `%s`", joined);
+  if (o->preserve_fds)
+    return isola_fail(err, ENOTSUP, "--preserve-fds: host fds cannot be passed into a VM");
+
+  struct vm_image img;
+  char qemu[PATH_MAX];
+  struct vm_resources res;
+  if (vm_image_find(&img, err) < 0 || vm_qemu_find(qemu, sizeof qemu, err) < 0 ||
+      vm_resources_from_config(cfg, &res, err) < 0)
+    return -1;
+  struct vm_guest_config guest;
+  if (vm_guest_config_build(cfg, o->bundle, &guest, err) < 0) return -1;
+  char why[256] = "";
+  bool kvm = vm_kvm_usable(why, sizeof why);
+  unsigned long tsc = kvm ? 0 : vm_tsc_khz();
+
+  int sv[2], rep[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    vm_guest_config_release(&guest);
+    return isola_fail_errno(err, errno, "socketpair");
+  }
+  if (pipe2(rep, O_CLOEXEC) < 0) {
+    close(sv[0]), close(sv[1]);
+    vm_guest_config_release(&guest);
+    return isola_fail_errno(err, errno, "pipe");
+  }
+  /* The monitor writes its stdio to fds 0-2: make sure they exist. */
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0) {
+      int null = open("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd) dup2(null, fd), close(null);
+    }
+
+  st->status = ST_CREATING;
+  st->created = malloc(48);
+  if (st->created) timestamp(st->created, 48);
+
+  struct vm_monitor_args a = {
+      .id = o->id,
+      .state_path = d->path,
+      .launch = {.qemu = qemu, .img = &img, .res = &res, .kvm = kvm, .tsc_khz = tsc,
+                 .rootfs = rootfs, .rootfs_readonly = cfg->root_readonly,
+                 .shares = guest.shares, .nshares = guest.nshares, .ctl_fd = sv[1],
+                 .console_fd = -1},
+      .ctl_fd = sv[0],
+      .guest = &guest,
+      .terminal = cfg->process.terminal,
+      .rows = (unsigned short)cfg->process.console_height,
+      .cols = (unsigned short)cfg->process.console_width,
+      .console_socket = o->console_socket,
+      /* Only a terminal needs it; `run` hands one over in every case. */
+      .console_fd = cfg->process.terminal && !o->console_socket ? o->console_fd : -1,
+      .report_fd = rep[1],
+      .boot_timeout_ms = boot_timeout_ms(kvm),
+  };
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]), close(sv[1]), close(rep[0]), close(rep[1]);
+    vm_guest_config_release(&guest);
+    return isola_fail_errno(err, errno, "fork the vm monitor");
+  }
+  if (pid == 0) {
+    /* The monitor. Above all it must not keep the state dir's flock. */
+    int keep[] = {0, 1, 2, sv[0], sv[1], rep[1], a.console_fd};
+    close_all_but(keep, sizeof keep / sizeof *keep);
+    vm_monitor_main(&a);
+  }
+  close(sv[0]);
+  close(sv[1]);
+  close(rep[1]);
+  vm_guest_config_release(&guest);
+  _cleanup_close_ int report = rep[0];
+  _cleanup_kill_ pid_t monitor = pid;
+
+  /* Record the pid at once: a create killed from here on leaves a state `delete --force`
+   * cleans (the monitor dies, QEMU with it). */
+  st->pid = pid;
+  bool zombie;
+  st->pid_start = proc_start_time(pid, &zombie);
+  if (!st->extra) st->extra = json_object();
+  json_object_set_new(st->extra, "accel", json_string(kvm ? "kvm" : "tcg"));
+  if (!kvm) json_object_set_new(st->extra, "accelReason", json_string(why));
+  json_object_set_new(st->extra, "memoryMiB", json_integer(res.memory_mib));
+  json_object_set_new(st->extra, "cpus", json_integer(res.cpus));
+  json_object_set_new(st->extra, "kernel", json_string(img.release));
+  json_object_set_new(st->extra, "image", json_string(img.dir));
+  if (state_save(d, st, err) < 0) return -1;
+
+  /* Wait for the monitor's report (its boot timeout bounds this). */
+  char line[2048];
+  size_t len = 0;
+  for (;;) {
+    ssize_t n = read(report, line + len, sizeof line - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+    if (memchr(line, '\n', len) || len == sizeof line - 1) break;
+  }
+  line[len] = 0;
+  line[strcspn(line, "\n")] = 0;
+  if (strncmp(line, "ok ", 3)) {
+    int status = 0;
+    waitpid(take_pid(&monitor), &status, 0);
+    if (!strncmp(line, "error ", 6)) return isola_fail(err, EIO, "%s", line + 6);
+    return isola_fail(err, ECHILD, "the vm monitor died while the VM booted (%s %d)",
+                      WIFSIGNALED(status) ? "signal" : "status",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+  }
+  pid_t qpid = (pid_t)strtol(line + 3, NULL, 10);
+  json_object_set_new(st->extra, "qemuPid", json_integer(qpid));
+  json_object_set_new(st->extra, "qemuStart", json_integer((json_int_t)proc_start_time(qpid, &zombie)));
+  st->status = ST_CREATED;
+  if (state_save(d, st, err) < 0) return -1;
+  take_pid(&monitor);
+  return 0;
+}
+
+/* Sends `req` to the monitor and reads its one-line answer ("ok..." or "error TEXT"). */
+static int request(struct state_dir *d, const struct isola_state *st, const char *req,
+                   int timeout_ms, struct isola_err *err) {
+  _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", d->dirfd, VM_SOCKET_NAME);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (errno == ECONNREFUSED || errno == ENOENT)
+      return isola_fail(err, ESRCH, "container `%s`: its vm monitor is not running", st->id);
+    return isola_fail_errno(err, errno, "container `%s`: connect to its vm monitor", st->id);
+  }
+  if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+    return isola_fail_errno(err, errno, "container `%s`: vm monitor", st->id);
+  char buf[2048];
+  size_t len = 0;
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  while (len < sizeof buf - 1) {
+    int r = poll(&p, 1, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) return isola_fail(err, ETIMEDOUT, "container `%s`: the vm monitor did not answer", st->id);
+    ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+    if (memchr(buf, '\n', len)) break;
+  }
+  buf[len] = 0;
+  buf[strcspn(buf, "\n")] = 0;
+  if (!strncmp(buf, "ok", 2)) return 0;
+  if (!strncmp(buf, "error ", 6)) return isola_fail(err, EIO, "%s", buf + 6);
+  return isola_fail(err, EIO, "container `%s`: the vm monitor went away", st->id);
+}
+
+static int vm_start(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+                    struct isola_err *err) {
+  if (st->started) return isola_fail(err, EINVAL, "container `%s` was started already", st->id);
+  if (request(d, st, "start\n", 120000, err) < 0)
+    return isola_err_wrap(err, "start container `%s`", st->id);
+  st->started = true;
+  st->status = ST_RUNNING;
+  return state_save(d, st, err);
+}
+
+static int vm_kill(struct state_dir *d, struct isola_state *st, int sig, bool all,
+                   struct isola_err *err) {
+  char req[64];
+  snprintf(req, sizeof req, "kill %d %d\n", sig, all ? 1 : 0);
+  return request(d, st, req, 10000, err);
+}
+
+static int vm_exec(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+                   const struct exec_opts *o, pid_t *pid, struct isola_err *err) {
+  return isola_fail(err, ENOTSUP, "container `%s`: exec is not supported by the vm engine yet",
+                    st->id);
+}
+
+/* SIGKILL to `pid` if it is still the process that started at `start`; waits until it is
+ * gone (reaping it when it is our child, as after `run`). */
+static bool kill_and_wait(pid_t pid, uint64_t start, int ms) {
+  if (pid <= 0) return true;
+  bool zombie;
+  uint64_t now = proc_start_time(pid, &zombie);
+  if (!now || (start && now != start)) return true;
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  kill(pid, SIGKILL);
+  if (pfd >= 0) {
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+    close(pfd);
+    waitpid(pid, NULL, WNOHANG);
+    return r > 0;
+  }
+  for (int i = 0; i < ms; i++) {
+    waitpid(pid, NULL, WNOHANG);
+    now = proc_start_time(pid, &zombie);
+    if (!now || zombie || now != start) return true;
+    nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+  }
+  return false;
+}
+
+static int vm_destroy(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+                      struct isola_err *err) {
+  json_t *qp = json_object_get(st->extra, "qemuPid"), *qs = json_object_get(st->extra, "qemuStart");
+  pid_t qemu = json_is_integer(qp) ? (pid_t)json_integer_value(qp) : 0;
+  uint64_t qstart = json_is_integer(qs) ? (uint64_t)json_integer_value(qs) : 0;
+  /* The monitor first: QEMU is its child and would otherwise be reaped by nobody. */
+  if (!kill_and_wait(st->pid, st->pid_start, 5000))
+    return isola_fail(err, EBUSY, "container `%s`: vm monitor %d did not exit after SIGKILL",
+                      st->id, st->pid);
+  if (qemu > 0 && qstart && !kill_and_wait(qemu, qstart, 5000))
+    return isola_fail(err, EBUSY, "container `%s`: QEMU %d did not exit after SIGKILL", st->id, qemu);
+  unlinkat(d->dirfd, VM_SOCKET_NAME, 0);
+  st->status = ST_STOPPED;
+  return 0;
+}
+
+const struct isola_engine engine_vm = {
+    .name = "vm",
+    .create = vm_create,
+    .start = vm_start,
+    .kill = vm_kill,
+    .exec = vm_exec,
+    .destroy = vm_destroy,
+};

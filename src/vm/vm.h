@@ -1,0 +1,138 @@
+/* The vm engine's internal pieces: each workload runs in its own QEMU microVM, with isola's
+ * agent (guest/agent.c) as the guest's PID 1. One file per concept:
+ *   kernel.c    find the guest image (vmlinux + initramfs), QEMU, the accelerator, the TSC rate
+ *   guestcfg.c  config.json -> the CONFIG frame the agent builds the container from
+ *   qemu.c      resources (RAM, vCPUs), QEMU's command line, launching it
+ *   monitor.c   the monitor process: owns QEMU, the control port, stdio, signals, vm.sock
+ *   vm.c        the engine table (create/start/kill/destroy) and vm.sock's client side
+ * Private to src/vm/.
+ */
+#ifndef ISOLA_VM_VM_H
+#define ISOLA_VM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/engine.h"
+#include "core/err.h"
+#include "core/oci_config.h"
+
+/* ---- kernel.c ------------------------------------------------------------------------- */
+
+struct vm_image {
+  char dir[4096];
+  char vmlinux[4200];
+  char initramfs[4200];
+  char release[128]; /* kernel-release, "" when unknown */
+};
+
+/* Looks for vmlinux and initramfs.cpio.gz in $ISOLA_VM_DIR (only there when set), else in
+ * ISOLA_PREFIX/lib/isola/vm, then <exe>/../lib/isola/vm, then <exe>/vm (the build tree). The error names every place
+ * looked at and says how to build the image (`make vm-image`). */
+int vm_image_find(struct vm_image *img, struct isola_err *err);
+
+/* qemu-system-x86_64: $ISOLA_QEMU, else the first on PATH (or /usr/bin). */
+int vm_qemu_find(char *out, size_t outsz, struct isola_err *err);
+
+/* True when /dev/kvm can run this guest: it opens read-write, speaks API 12, creates a VM,
+ * and the CPU has hardware virtualization (vmx/svm; a /dev/kvm without it, as PVM provides,
+ * cannot boot an unmodified kernel). $ISOLA_VM_ACCEL=kvm|tcg overrides. `why` says why not. */
+bool vm_kvm_usable(char *why, size_t whysz);
+
+/* The host TSC rate in kHz (TCG's guest TSC is the host's), measured once per process. */
+unsigned long vm_tsc_khz(void);
+
+/* ---- guestcfg.c ----------------------------------------------------------------------- */
+
+/* One 9p share beyond the rootfs: a host directory bound into the container. */
+struct vm_share {
+  char tag[16]; /* "s0", "s1", ... */
+  char *path;   /* absolute host path */
+  bool readonly;
+};
+
+#define VM_MAX_SHARES 16
+#define VM_FILE_COPY_MAX (1u << 20) /* host files bound into the container are copied */
+
+struct vm_guest_config {
+  uint8_t *payload; /* the CONFIG frame's payload */
+  size_t len, cap;
+  struct vm_share shares[VM_MAX_SHARES];
+  size_t nshares;
+};
+
+/* Builds the CONFIG payload from `cfg` (the bundle at `bundle`); bind mounts of host
+ * directories become shares, of host files copies. Errors name the JSON path. */
+int vm_guest_config_build(const struct oci_config *cfg, const char *bundle,
+                          struct vm_guest_config *out, struct isola_err *err);
+void vm_guest_config_release(struct vm_guest_config *g);
+
+/* ---- qemu.c --------------------------------------------------------------------------- */
+
+#define VM_DEFAULT_MEMORY_MIB 256
+#define VM_AGENT_MARGIN_MIB 96 /* added to memory.limit: what the guest kernel keeps (~82 MiB) */
+#define VM_MIN_MEMORY_MIB 96
+
+struct vm_resources {
+  unsigned memory_mib, cpus;
+};
+
+/* Guest RAM and vCPUs from linux.resources and the io.isola.vm.* annotations. */
+int vm_resources_from_config(const struct oci_config *cfg, struct vm_resources *r,
+                             struct isola_err *err);
+
+struct vm_launch {
+  const char *qemu;
+  const struct vm_image *img;
+  const struct vm_resources *res;
+  bool kvm;
+  unsigned long tsc_khz;
+  const char *rootfs;
+  bool rootfs_readonly;
+  const struct vm_share *shares;
+  size_t nshares;
+  int ctl_fd;     /* QEMU's end of the control socketpair: becomes its fd 3 */
+  int console_fd; /* QEMU's stdout and stderr: the serial console and its own messages */
+};
+
+/* QEMU's argv (NULL-terminated, heap strings); vm_argv_free() releases it. */
+char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err);
+void vm_argv_free(char **argv);
+/* Forks and execs QEMU; it dies with its parent (PDEATHSIG). Returns its pid. */
+pid_t vm_qemu_spawn(const struct vm_launch *l, struct isola_err *err);
+
+/* ---- monitor.c ------------------------------------------------------------------------ */
+
+struct vm_monitor_args {
+  const char *id;
+  const char *state_path; /* the container's state dir */
+  struct vm_launch launch; /* launch.ctl_fd: QEMU's end of the control socketpair */
+  int ctl_fd;              /* ours */
+  const struct vm_guest_config *guest;
+  bool terminal;
+  unsigned short rows, cols;
+  const char *console_socket; /* or console_fd >= 0 */
+  int console_fd;
+  int report_fd; /* to `create`: "ok QEMU_PID\n" or "error TEXT\n" */
+  int boot_timeout_ms;
+};
+
+/* The monitor process's body; never returns. Exits with the workload's status, or 255 after
+ * a failure of the VM (the reason on stderr and in monitor.log of the state dir). */
+void vm_monitor_main(const struct vm_monitor_args *a) __attribute__((noreturn));
+
+/* Names in the state dir. */
+#define VM_SOCKET_NAME "vm.sock"
+#define VM_CONSOLE_LOG "console.log"
+#define VM_MONITOR_LOG "monitor.log"
+
+/* The last lines of the console log (at most `max` bytes, printable, lines joined by " | "),
+ * for error messages. */
+void vm_console_tail(const char *state_path, char *out, size_t max);
+
+/* Exit status of the monitor when the VM itself failed. */
+#define VM_EXIT_FAILURE 255
+
+#endif

@@ -1,0 +1,369 @@
+"""The vm engine, driven through the real binary: `isola --isolation=vm ...` on busybox bundles.
+
+Each VM costs about 2 s under TCG (no usable /dev/kvm on the project's machines), so the tests
+are few and each checks several things of one VM. They skip, saying why, when QEMU or the guest
+image (`make vm-image`) is missing; KVM-only checks skip where KVM is not usable.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+import bundle as B
+from conftest import ISOLA
+
+VM = ("--isolation=vm",)
+
+
+def _image_dir():
+    env = os.environ.get("ISOLA_VM_DIR")
+    cands = [env] if env else [
+        "/usr/local/lib/isola/vm",
+        os.path.join(os.path.dirname(ISOLA), "..", "lib", "isola", "vm"),
+        os.path.join(os.path.dirname(ISOLA), "vm"),
+    ]
+    for d in cands:
+        if all(os.path.isfile(os.path.join(d, f)) for f in ("vmlinux", "initramfs.cpio.gz")):
+            return d
+    return None
+
+
+def _kvm_usable():
+    """As the engine decides: /dev/kvm opens read-write and the CPU has vmx/svm."""
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError:
+        return False
+    with open("/proc/cpuinfo") as f:
+        flags = next((l for l in f if l.startswith("flags")), "")
+    return " vmx" in flags or " svm" in flags
+
+
+@pytest.fixture(scope="module")
+def vm_ready():
+    if not shutil.which("qemu-system-x86_64", path=os.environ.get("PATH", "/usr/bin:/bin")):
+        pytest.skip("qemu-system-x86_64 is not installed (Debian package qemu-system-x86)")
+    if not _image_dir():
+        pytest.skip("the VM image is not built (run `make vm-image`; it needs Debian's kernel "
+                    "package from the network)")
+    return True
+
+
+@pytest.fixture
+def vbundle(vm_ready, make_bundle):
+    """A bundle whose /proc/sysrq-trigger is writable (the crash test needs it)."""
+    b = make_bundle()
+    ro = b.linux.get("readonlyPaths", [])
+    b.linux["readonlyPaths"] = [p for p in ro if p != "/proc/sysrq-trigger"]
+    return b
+
+
+def qemu_processes(needle):
+    """Live QEMU processes whose command line mentions `needle`."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        cmd = B.read_cmdline(int(name)) or []
+        if cmd and "qemu-system" in os.path.basename(cmd[0]) and any(needle in a for a in cmd) \
+                and B.pid_alive(int(name)):
+            out.append(int(name))
+    return out
+
+
+def assert_clean(isola, cid, bundle, pid=None):
+    left = B.leftovers(isola.root, cid, bundle, pid=pid)
+    left += ["qemu %d" % p for p in qemu_processes(bundle.rootfs)]
+    assert left == [], "left behind: %s" % left
+
+
+def test_echo_exit_code_and_separate_streams(isola, vbundle, new_id):
+    cid = new_id("vm")
+    vbundle.sh("echo out; echo err >&2; echo out2; exit 7")
+    r = isola.run(vbundle, cid, global_args=VM)
+    assert r.returncode == 7, B.describe(r)
+    assert r.stdout == "out\nout2\n", B.describe(r)
+    assert r.stderr == "err\n", B.describe(r)
+    assert_clean(isola, cid, vbundle)
+
+
+def test_stdin_reaches_the_workload_with_eof(isola, vbundle, new_id):
+    cid = new_id("vm")
+    vbundle.sh("cat; echo after-eof")
+    data = "".join("line %d\n" % i for i in range(2000))
+    r = isola.run(vbundle, cid, global_args=VM, input=data)
+    assert r.returncode == 0, B.describe(r)
+    assert r.stdout == data + "after-eof\n"
+
+
+def test_large_output_arrives_intact(isola, vbundle, new_id):
+    """24 MiB of random bytes: the guest's md5 (on stderr) matches what arrived on stdout."""
+    cid = new_id("vm")
+    vbundle.sh("head -c 25165824 /dev/urandom > /dev/shm/d && md5sum /dev/shm/d >&2 && "
+               "cat /dev/shm/d")
+    vbundle.mark(cid).write()
+    p = subprocess.run(isola.argv(*VM, "run", "--bundle", vbundle.path, cid), capture_output=True,
+                       timeout=90, env=isola.marked_env(cid))
+    isola.track(cid)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout) == 25165824
+    assert p.stderr.split()[0].decode() == hashlib.md5(p.stdout).hexdigest()
+
+
+def test_lifecycle_state_kill_and_delete(isola, vbundle, new_id):
+    """create -> created; start -> running; SIGTERM is delivered (trapped); SIGKILL stops it;
+    delete leaves no QEMU, no socket, no state dir."""
+    cid = new_id("vm")
+    vbundle.sh('trap "echo got-term" TERM; echo ready; while :; do sleep 0.05; done')
+    r = isola.detached("create", vbundle, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    st = isola.state(cid)
+    assert st["status"] == "created" and st["pid"] > 0
+    monitor = st["pid"]
+    assert qemu_processes(vbundle.rootfs), "no QEMU for a created VM"
+    assert os.path.exists(os.path.join(isola.root, cid, "vm.sock"))
+    r = isola("start", cid)
+    assert r.returncode == 0, B.describe(r)
+    assert isola.state(cid)["status"] == "running"
+    r_out = os.path.join(vbundle.path, "%s.out" % cid)
+    assert B.wait_file(r_out, contains="ready", timeout=15)
+    r = isola("kill", cid, "TERM")
+    assert r.returncode == 0, B.describe(r)
+    assert B.wait_file(r_out, contains="got-term", timeout=15), open(r_out).read()
+    assert isola.state(cid)["status"] == "running"  # trapped: it goes on
+    r = isola("kill", cid, "KILL")
+    assert r.returncode == 0, B.describe(r)
+    st = isola.wait_status(cid, "stopped", timeout=15)
+    assert st["status"] == "stopped"
+    r = isola("kill", cid, "TERM")
+    assert r.returncode != 0 and B.one_line_error(r), B.describe(r)
+    r = isola("delete", cid)
+    assert r.returncode == 0, B.describe(r)
+    assert_clean(isola, cid, vbundle, pid=monitor)
+
+
+def test_run_exit_status_after_signal(isola, vbundle, new_id):
+    """`run` exits 128+N when the workload dies of signal N (sent with `isola kill`)."""
+    cid = new_id("vm")
+    vbundle.sh("echo up; exec sleep 60")
+    vbundle.mark(cid).write()
+    p = isola.popen(*VM, "run", "--bundle", vbundle.path, cid, cid=cid, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert p.stdout.readline() == b"up\n"
+        r = isola("kill", cid, "KILL")
+        assert r.returncode == 0, B.describe(r)
+        assert p.wait(timeout=20) == 137
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert_clean(isola, cid, vbundle)
+
+
+def test_delete_force_of_a_running_vm(isola, vbundle, new_id):
+    cid = new_id("vm")
+    vbundle.sh("sleep 60")
+    r = isola.detached("run", vbundle, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    st = isola.state(cid)
+    assert st["status"] == "running"
+    r = isola("delete", cid)
+    assert r.returncode != 0 and "--force" in r.stderr, B.describe(r)
+    r = isola("delete", "--force", cid)
+    assert r.returncode == 0, B.describe(r)
+    assert_clean(isola, cid, vbundle, pid=st["pid"])
+
+
+def test_inside_the_guest(isola, vm_ready, make_bundle, new_id, tmp_path):
+    """hostname, env, cwd, uid/gid, rlimits; a kernel of its own; no host processes visible;
+    files written in the guest appear in the rootfs; a bound host directory is shared and a
+    bound host file copied; memory and vCPUs follow the annotations."""
+    b = make_bundle()
+    cid = new_id("vm")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "from-host").write_text("host data\n")
+    os.chmod(str(shared), 0o777)
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("10.9.8.7 copied\n")
+    b.config["hostname"] = "vmhost"
+    b.process["env"].append("FOO=bar baz")
+    b.process["cwd"] = "/tmp"
+    b.process["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [10]}
+    b.process["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 777, "soft": 555}]
+    b.config.setdefault("annotations", {}).update(
+        {"io.isola.vm.memory_mib": "200", "io.isola.vm.cpus": "1"})
+    b.add_mount("/mnt/shared", "bind", str(shared), ["rbind", "rw"])
+    b.add_mount("/etc/hosts", "bind", str(hostfile), ["rbind", "ro"])
+    b.sh("hostname; echo \"$FOO\"; pwd; id -u; id -g; id -G; ulimit -n; ulimit -Hn; uname -r; "
+         "ls /proc | grep -c '^[0-9]'; echo guest-data > /tmp/from-guest; "
+         "cat /mnt/shared/from-host; echo back > /mnt/shared/from-guest; cat /etc/hosts; "
+         "awk '/MemTotal/ {print $2}' /proc/meminfo; nproc")
+    r = isola.run(b, cid, global_args=VM)
+    assert r.returncode == 0, B.describe(r)
+    lines = r.stdout.splitlines()
+    assert lines[:8] == ["vmhost", "bar baz", "/tmp", "1000", "1000", "1000 10", "555", "777"], \
+        B.describe(r)
+    assert lines[8] != os.uname().release, "the guest runs the host's kernel"
+    assert int(lines[9]) <= 3, "the guest sees %s processes" % lines[9]
+    assert lines[10:12] == ["host data", "10.9.8.7 copied"]
+    mem_kib = int(lines[12])
+    assert 100 * 1024 < mem_kib <= 200 * 1024, "MemTotal %d KiB for 200 MiB" % mem_kib
+    assert lines[13] == "1"
+    written = os.path.join(b.rootfs, "tmp", "from-guest")
+    with open(written) as f:
+        assert f.read() == "guest-data\n"
+    assert os.stat(written).st_uid == 1000
+    assert (shared / "from-guest").read_text() == "back\n"
+    assert_clean(isola, cid, b)
+
+
+def test_terminal_through_a_guest_pty(isola, vbundle, new_id, short_tmp):
+    """process.terminal with --console-socket: the master arrives on the socket, the program
+    has a pty with the configured size."""
+    cid = new_id("vm")
+    vbundle.process["terminal"] = True
+    vbundle.process["consoleSize"] = {"height": 33, "width": 101}
+    vbundle.sh("test -t 0 && test -t 1 && echo is-a-tty; stty size; exit 5")
+    path = os.path.join(short_tmp, "console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(60)
+    r = isola.detached("create", vbundle, cid, "--console-socket", path, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    conn, _ = srv.accept()
+    msg, anc, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(4))
+    master = int.from_bytes(anc[0][2][:4], "little")
+    assert isola("start", cid).returncode == 0
+    out = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the slave side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    conn.close()
+    srv.close()
+    assert b"is-a-tty" in out and b"33 101" in out, out
+    st = isola.wait_status(cid, "stopped", timeout=15)
+    assert st["status"] == "stopped"
+    assert isola("delete", cid).returncode == 0
+    assert_clean(isola, cid, vbundle)
+
+
+def test_guest_panic_is_reported_with_the_console_kept(isola, vbundle, new_id):
+    cid = new_id("vm")
+    vbundle.sh("echo c > /proc/sysrq-trigger; echo survived")
+    r = isola.detached("run", vbundle, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    st = isola.wait_status(cid, "stopped", timeout=30)
+    assert st["status"] == "stopped"
+    with open(r.err) as f:
+        err = f.read()
+    assert "Kernel panic" in err and "console.log" in err, err
+    with open(r.out) as f:
+        assert "survived" not in f.read()
+    console = os.path.join(isola.root, cid, "console.log")
+    with open(console, errors="replace") as f:
+        assert "sysrq" in f.read()
+    assert isola("delete", cid).returncode == 0
+    assert_clean(isola, cid, vbundle)
+
+
+def test_qemu_killed_is_reported(isola, vbundle, new_id):
+    cid = new_id("vm")
+    vbundle.sh("sleep 60")
+    r = isola.detached("create", vbundle, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    st = isola.state(cid)
+    qemu = [p for p in B.descendants(st["pid"]) if "qemu-system" in
+            " ".join(B.read_cmdline(p) or [])]
+    assert len(qemu) == 1
+    os.kill(qemu[0], signal.SIGKILL)
+    st = isola.wait_status(cid, "stopped", timeout=15)
+    assert st["status"] == "stopped"
+    with open(r.err) as f:
+        err = f.read()
+    assert "QEMU was killed by signal 9" in err, err
+    r = isola("start", cid)
+    assert r.returncode != 0 and B.one_line_error(r), B.describe(r)
+    assert isola("delete", "--force", cid).returncode == 0
+    assert_clean(isola, cid, vbundle)
+
+
+def test_boot_timeout_is_an_error_that_leaves_nothing(isola, vbundle, new_id):
+    cid = new_id("vm")
+    env = dict(os.environ, ISOLA_VM_BOOT_TIMEOUT="0.3")
+    r = isola.run(vbundle, cid, global_args=VM, env=env)
+    assert r.returncode != 0 and B.one_line_error(r), B.describe(r)
+    assert "did not get ready within 300 ms" in r.stderr
+    assert_clean(isola, cid, vbundle)
+
+
+def test_missing_image_says_what_and_how(isola, make_bundle, new_id, tmp_path):
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.skip("qemu-system-x86_64 is not installed")
+    b = make_bundle()
+    cid = new_id("vm")
+    env = dict(os.environ, ISOLA_VM_DIR=str(tmp_path / "no-image"))
+    r = isola.run(b, cid, global_args=VM, env=env)
+    assert r.returncode != 0 and B.one_line_error(r), B.describe(r)
+    for needle in ("vmlinux", "initramfs.cpio.gz", "no-image", "make vm-image"):
+        assert needle in r.stderr, r.stderr
+    assert_clean(isola, cid, b)
+
+
+def test_kvm_boot_is_fast(isola, vbundle, new_id):
+    if not _kvm_usable():
+        pytest.skip("KVM is not usable here (/dev/kvm missing, not writable, or no vmx/svm): "
+                    "the VMs run under TCG")
+    cid = new_id("vm")
+    vbundle.args("true")
+    t0 = time.monotonic()
+    r = isola.run(vbundle, cid, global_args=VM)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, B.describe(r)
+    assert took < 1.0, "isola run under KVM took %.2f s" % took
+
+
+FAKE_QEMU = r'''#!/usr/bin/env python3
+# Stands in for QEMU: a hostile "guest" that says HELLO, then sends %(what)s on fd 3.
+import os, struct, sys, time
+os.write(3, struct.pack("<BI", 0x81, 6) + struct.pack("<I", 1) + b"xx")
+os.write(3, %(frame)s)
+time.sleep(30)
+'''
+
+
+@pytest.mark.parametrize("what,frame,expect", [
+    ("an over-long STDOUT", 'struct.pack("<BI", 0x84, 0xfffffff0)', "longer than its type allows"),
+    ("an unknown type", 'struct.pack("<BI", 0x7e, 0)', "unknown frame type"),
+    ("EXIT before READY", 'struct.pack("<BII", 0x87, 4, 0)', "EXIT out of turn"),
+    ("a fatal ERROR with escapes", 'struct.pack("<BI", 0x88, 7) + b"\\x1b[2Jbad"', "guest: ?[2Jbad"),
+])
+def test_hostile_guest_frames_are_rejected(isola, vm_ready, make_bundle, new_id, tmp_path,
+                                           what, frame, expect):
+    """A guest that breaks the protocol ends its VM with a clear error, and nothing remains
+    (no VM is booted: a stand-in for QEMU plays the hostile guest)."""
+    fake = tmp_path / "fake-qemu"
+    fake.write_text(FAKE_QEMU % {"what": what, "frame": frame})
+    fake.chmod(0o755)
+    b = make_bundle()
+    cid = new_id("vm")
+    env = dict(os.environ, ISOLA_QEMU=str(fake))
+    r = isola.run(b, cid, global_args=VM, env=env)
+    assert r.returncode != 0 and B.one_line_error(r), B.describe(r)
+    assert expect in r.stderr, r.stderr
+    assert B.leftovers(isola.root, cid, b) == []
