@@ -1,18 +1,32 @@
 /* libisola-wasm WASI: the `wasi_snapshot_preview1` host functions for the engine in wasm.h.
  *
  * Promise: the guest sees only what the config grants -- its argv, the environment given (never
- * the host's), three stdio fds lent by the embedder and the listed preopened directories. Guest
- * fds are indices into the instance's own fd table, never host fds; every guest pointer and
- * length is checked against linear memory before it is used (an out-of-range one is answered
- * with EFAULT, not a trap). Every function the module imports from `wasi_snapshot_preview1`
- * links, so ordinary wasm32-wasi programs load; the ones not implemented yet return ENOSYS.
+ * the host's), three stdio fds lent by the embedder, the listed preopened directories and
+ * listening sockets. Guest fds are indices into the instance's own fd table, never host fds;
+ * every guest pointer and length is checked against linear memory before it is used (an
+ * out-of-range one is answered with EFAULT, not a trap). Every path resolves beneath the
+ * directory fd it is given with openat2(2) RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: `..` past
+ * it, absolute paths and symlinks that lead out are EPERM (as wasmtime answers); the rights of
+ * each fd are checked before any host call (ENOTCAPABLE). Every function of preview 1 is
+ * implemented, with the spec's errno values; a function the module imports that preview 1
+ * does not have still links and answers ENOSYS.
  *
- * Implemented now: args_get, args_sizes_get, environ_get, environ_sizes_get, fd_write, fd_read,
- * fd_close, fd_seek, fd_fdstat_get, fd_prestat_get, fd_prestat_dir_name, clock_time_get,
- * clock_res_get, random_get, proc_exit, sched_yield. Not yet (ENOSYS, 52): every path_* call
- * (path_open included: preopened directories are recorded and reported, but nothing beneath
- * them can be opened yet), fd_readdir, fd_filestat_*, fd_pread/fd_pwrite, fd_tell, fd_renumber,
- * fd_fdstat_set_*, fd_advise/allocate/sync/datasync, poll_oneoff, proc_raise, sock_*.
+ * Decisions a guest can observe (docs/wasm.md has the full list):
+ *   - guest fds: 0..2 stdio, 3.. the preopened directories in config order, then the
+ *     listening sockets (so wasi-libc, which scans preopens from 3 until EBADF, finds all dirs);
+ *   - a read-only directory (dirs_readonly) and what is opened through it have no right
+ *     that changes the filesystem;
+ *   - path_symlink refuses (EPERM) a target that is absolute or whose `..`s climb above the
+ *     preopened directory from where the link is made; wasmtime refuses the absolute ones;
+ *   - device files other than null, zero, full, random and urandom, and anything on procfs or
+ *     sysfs, cannot be opened (EACCES), whatever the preopen: a guest must not reach
+ *     /proc/self/mem or a disk through a directory it was given;
+ *   - proc_raise(sig) with a signal whose default action ends a process ends the run with
+ *     exit code 128 + the Linux number of that signal (as a shell reports a process killed by
+ *     it); signals that are ignored by default do nothing; SIGSTOP and friends are ENOTSUP;
+ *   - blocking calls (poll_oneoff, reads and writes on pipes, terminals and sockets,
+ *     sock_accept) stop at the store's deadline (IW_TRAP_DEADLINE) and at iw_store_interrupt()
+ *     (IW_TRAP_INTERRUPTED).
  *
  * Assumes: one iw_wasi serves one instance (it holds that instance's fd table and exit state),
  * used from one thread. It must outlive every store it supplied imports to: free the store
@@ -21,6 +35,7 @@
 #ifndef ISOLA_WASI_H
 #define ISOLA_WASI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +63,13 @@ struct iw_wasi_config {
   /* Host fds lent as guest fds 0, 1, 2. They stay the embedder's: guest fd_close only drops
    * them from the guest's table. -1 leaves that guest fd closed (EBADF). */
   int stdin_fd, stdout_fd, stderr_fd;
+  /* NULL, or one flag per dir: dirs_readonly[i] makes dirs[i] read-only (no right that writes,
+   * creates, removes, renames or links, for it and for what is opened through it). */
+  const bool *dirs_readonly;
+  /* Listening stream sockets (host fds, duplicated: the embedder keeps its own) that the guest
+   * may sock_accept on. They follow the dirs: guest fds 3 + ndirs, ... in this order. */
+  const int *listen_fds;
+  size_t nlisten;
 };
 
 /* The usual config: host stdio lent as guest stdio, nothing else. */
@@ -71,14 +93,27 @@ void iw_wasi_free(iw_wasi *wasi);
 int iw_wasi_imports(iw_wasi *wasi, iw_store *store, const iw_module *module, iw_extern *out,
                     iw_error *err);
 
-/* Whether the guest has called proc_exit, and with what value (`code` may be NULL). The call
- * itself fails with IW_ERR_EXIT and err.exit_code holds the same value. The value is the guest's
- * u32 as an int; a process exit status keeps its low 8 bits, as with exit(3). */
+/* A TCP socket bound to `spec` and listening (backlog 128, SO_REUSEADDR, close-on-exec), for
+ * iw_wasi_config.listen_fds: "ADDR:PORT" or "[IPv6]:PORT", ADDR a name or a numeric address.
+ * Returns the fd, or -1 with `err` filled (IW_ERR_USAGE for a malformed spec, IW_ERR_RESOURCE
+ * when the socket cannot be made: "listen `127.0.0.1:80`: Address already in use"). */
+int iw_wasi_listen(const char *spec, iw_error *err);
+
+/* Blocking WASI calls give up at this CLOCK_MONOTONIC time (ns; 0: none) and trap with
+ * IW_TRAP_DEADLINE, even when the store has no deadline of its own -- for an embedder that
+ * stops the compute with iw_store_interrupt() from a timer instead. The store's own
+ * limits.deadline_ns is honoured as well. */
+void iw_wasi_set_deadline(iw_wasi *wasi, uint64_t deadline_ns);
+
+/* Whether the guest has called proc_exit, or ended the run with proc_raise, and with what value
+ * (`code` may be NULL). The call itself fails with IW_ERR_EXIT and err.exit_code holds the same
+ * value: proc_exit's u32 as an int (a process exit status keeps its low 8 bits, as with
+ * exit(3)), or 128 + the signal's Linux number after proc_raise. */
 bool iw_wasi_exited(const iw_wasi *wasi, int *code);
 
 /* Runs a WASI command: decode and validate `bytes`, make a store with `limits` (NULL: the
  * defaults), link the imports, instantiate, call `_start`. Returns 0 with `*exit_code` set
- * (proc_exit's value; 0 when `_start` returns), or -1 with `err` filled: IW_ERR_MALFORMED /
+ * (proc_exit's value, or 128 + N after proc_raise; 0 when `_start` returns), or -1 with `err` filled: IW_ERR_MALFORMED /
  * IW_ERR_INVALID (bad module), IW_ERR_UNLINKABLE, IW_ERR_USAGE (no `_start` of type [] -> []),
  * IW_ERR_TRAP / IW_ERR_EXHAUSTED (a trap; err.func_index says where), IW_ERR_RESOURCE. */
 int iw_wasi_run(const uint8_t *bytes, size_t len, const struct iw_wasi_config *config,

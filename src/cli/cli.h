@@ -61,5 +61,15 @@ int cmd_spec(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_wasm(int argc, char **argv); /* wasm.c */
 int cmd_exec(int argc, char **argv);
+int cmd_compare(int argc, char **argv); /* compare.c */
+/* Resources and processes of a running container: update.c, pause.c, ps.c, events.c. */
+int cmd_update(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+/* The container's cgroup directories (extra.cgroupDirs), or NULL with "CMD: container `x` has
+ * no cgroups" in err. */
+json_t *cli_cgroup_dirs(const struct isola_state *st, const char *cmd, struct isola_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "core/cleanup.h"
+#include "core/jsonio.h"
 #include "core/select.h"
 
 static void usage(FILE *f, bool is_run) {
@@ -154,7 +155,7 @@ int cli_create(struct create_opts *o, struct isola_err *err) {
   st.engine_reason = strdup(choice.reason);
   st.annotations = cfg->annotations ? json_deep_copy(cfg->annotations) : json_object();
   cfd = openat(d.dirfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (cfd < 0 || json_dumpfd(cfg->json, cfd, JSON_COMPACT) < 0) {
+  if (cfd < 0 || json_write_fd(cfd, cfg->json, JSON_COMPACT) < 0) {
     isola_fail_errno(err, errno ? errno : EIO, "save config in `%s`", d.path);
     goto remove;
   }

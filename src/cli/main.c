@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "container/seccomp.h"
 #include "core/log.h"
 
 #ifndef ISOLA_VERSION
@@ -47,10 +48,16 @@ static const struct command commands[] = {
     {"kill", cmd_kill, "send a signal to a container's process"},
     {"exec", cmd_exec, "run another process in a running container"},
     {"delete", cmd_delete, "delete a container and everything it holds"},
+    {"update", cmd_update, "change the resource limits of a running container"},
+    {"pause", cmd_pause, "freeze every process of a container"},
+    {"resume", cmd_resume, "thaw a paused container"},
+    {"ps", cmd_ps, "list the processes of a container"},
+    {"events", cmd_events, "print OOM events and resource stats of a container"},
     {"list", cmd_list, "list containers"},
     {"spec", cmd_spec, "write a default config.json"},
     {"features", cmd_features, "print the OCI features document"},
     {"wasm", cmd_wasm, "run a WebAssembly module directly: isola wasm run FILE.wasm [ARGS]"},
+    {"compare", cmd_compare, "run a bundle under each engine and compare start, time, memory"},
 };
 
 static void usage(FILE *f) {
@@ -119,6 +126,7 @@ int main(int argc, char **argv) {
     snprintf(log, sizeof log, "%s/%s", cwd, cli.log_path);
     cli.log_path = log;
   }
+  seccomp_cache_set_root(cli.root); /* compiled filters are cached under ROOT/.seccomp */
   if (optind >= argc) {
     usage(stderr);
     return 1;

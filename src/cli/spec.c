@@ -1,5 +1,6 @@
 /* isola spec: a default config.json, as runc spec writes it (a shell in a busybox-like rootfs
- * under "rootfs", the usual namespaces, mounts, masked paths and capabilities). */
+ * under "rootfs", the usual namespaces, mounts, masked paths and capabilities), plus the
+ * default seccomp profile (container/seccomp_default.c) that runc leaves to its callers. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "container/seccomp.h"
 #include "core/cleanup.h"
 
 static json_t *default_caps(void) {
@@ -52,9 +54,11 @@ static json_t *spec_json(bool rootless) {
       "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
       "/proc/scsi", "/sys/devices/virtual/powercap", "readonlyPaths", "/proc/bus", "/proc/fs",
       "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "/sys/fs/cgroup");
+  json_object_set_new(linux_, "seccomp", seccomp_default_profile());
   if (rootless) {
     /* The caller's ids become root inside; /sys is bound (sysfs cannot be mounted in a user
-     * namespace that does not own the network namespace); devpts and mqueue lose gid=. */
+     * namespace that does not own the network namespace); devpts loses gid=5 (group 5 is not
+     * mapped). mqueue stays: the new IPC namespace belongs to the new user namespace. */
     json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
     json_object_set_new(linux_, "uidMappings",
                         json_pack("[{s:i, s:i, s:i}]", "containerID", 0, "hostID", (int)getuid(), "size", 1));
@@ -65,10 +69,6 @@ static json_t *spec_json(bool rootless) {
     json_object_set_new(sys, "source", json_string("/sys"));
     json_object_set_new(sys, "options", json_pack("[s,s,s,s,s]", "rbind", "nosuid", "noexec", "nodev", "ro"));
     json_array_remove(json_object_get(json_array_get(mounts, 2), "options"), 5);
-    json_object_set_new(json_array_get(mounts, 4), "type", json_string("bind"));
-    json_object_set_new(json_array_get(mounts, 4), "source", json_string("/dev/mqueue"));
-    json_object_set_new(json_array_get(mounts, 4), "options",
-                        json_pack("[s,s,s,s]", "rbind", "nosuid", "noexec", "nodev"));
   } else {
     json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
   }

@@ -1,7 +1,8 @@
 /* `isola wasm run`: run a WASI command module directly, without a bundle.
  *
- *   isola wasm run [--dir HOST[:GUEST]]... [--env K=V | --env K]... [--fuel N]
- *                  [--timeout-ms N] [--max-memory-pages N] FILE.wasm [ARGS...]
+ *   isola wasm run [--dir HOST[:GUEST]]... [--ro-dir HOST[:GUEST]]... [--listen ADDR:PORT]...
+ *                  [--env K=V | --env K]... [--fuel N] [--timeout-ms N]
+ *                  [--max-memory-pages N] FILE.wasm [ARGS...]
  *
  * Exit status, as wasmtime's CLI does on unix:
  *   - the module's proc_exit value (low 8 bits, as exit(3) keeps them), 0 when _start returns;
@@ -12,7 +13,8 @@
  *     unknown import, bad --dir);
  *   - 2 for a bad command line.
  * The module sees only what the options grant: its arguments, the --env variables (never the
- * host environment), isola's stdio, and the --dir directories.
+ * host environment), isola's stdio, the --dir / --ro-dir directories (guest fds 3, 4, ... in
+ * command-line order) and then the --listen sockets, listening before the module starts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +49,9 @@ static const char run_usage[] =
     "Options stop at FILE; ARGS go to the module, whose argv[0] is FILE's base name.\n"
     "\n"
     "  --dir HOST[:GUEST]      let the module use directory HOST, named GUEST (default HOST)\n"
+    "  --ro-dir HOST[:GUEST]   the same, read-only: nothing in it can be changed\n"
+    "  --listen ADDR:PORT      a listening TCP socket the module can accept on (after the dirs;\n"
+    "                          ADDR may be a name, an IPv4 address or [IPv6])\n"
     "  --env K=V               set a variable in the module's environment (repeatable);\n"
     "  --env K                 pass the host's K; nothing else of the host's environment is seen\n"
     "  --fuel N                stop the module after about N instructions\n"
@@ -85,6 +90,7 @@ static int strv_push(struct strv *s, char *str) {
 
 struct dirs {
   struct iw_wasi_dir *v;
+  bool *ro;
   char **owned; /* one "HOST\0GUEST" copy per entry */
   size_t n;
 };
@@ -94,6 +100,18 @@ static void dirs_freep(struct dirs *d) {
     free(d->owned[i]);
   free(d->owned);
   free(d->v);
+  free(d->ro);
+}
+
+struct fds {
+  int *v;
+  size_t n;
+};
+
+static void fds_freep(struct fds *f) {
+  for (size_t i = 0; i < f->n; i++)
+    close(f->v[i]);
+  free(f->v);
 }
 
 static void freep(void *p) {
@@ -137,13 +155,15 @@ static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
   return 0;
 }
 
-static int add_dir(struct dirs *d, const char *spec) {
+static int add_dir(struct dirs *d, const char *spec, bool ro) {
   char *copy = strdup(spec);
   struct iw_wasi_dir *v = realloc(d->v, (d->n + 1) * sizeof *v);
   if (v) d->v = v;
   char **owned = realloc(d->owned, (d->n + 1) * sizeof *owned);
   if (owned) d->owned = owned;
-  if (!copy || !v || !owned) {
+  bool *rov = realloc(d->ro, (d->n + 1) * sizeof *rov);
+  if (rov) d->ro = rov;
+  if (!copy || !v || !owned || !rov) {
     free(copy);
     fprintf(stderr, "isola: out of memory\n");
     return -1;
@@ -156,11 +176,34 @@ static int add_dir(struct dirs *d, const char *spec) {
   }
   if (!copy[0] || !guest[0]) {
     free(copy);
-    fprintf(stderr, "isola wasm run: --dir `%s`: expected HOST[:GUEST]\n", spec);
+    fprintf(stderr, "isola wasm run: %s `%s`: expected HOST[:GUEST]\n", ro ? "--ro-dir" : "--dir",
+            spec);
     return -1;
   }
+  d->ro[d->n] = ro;
   d->owned[d->n] = copy;
   d->v[d->n++] = (struct iw_wasi_dir){.host = copy, .guest = guest};
+  return 0;
+}
+
+/* "--listen ADDR:PORT": a TCP socket bound and listening now, so that clients can connect as
+ * soon as isola runs (the module accepts when it gets there). Returns 0, -1 for a bad spec
+ * (usage), -2 when the socket cannot be made. */
+static int add_listen(struct fds *f, const char *spec) {
+  iw_error err;
+  int fd = iw_wasi_listen(spec, &err);
+  if (fd < 0) {
+    fprintf(stderr, "isola%s: --%s\n", err.kind == IW_ERR_USAGE ? " wasm run" : "", err.msg);
+    return err.kind == IW_ERR_USAGE ? -1 : -2;
+  }
+  int *v = realloc(f->v, (f->n + 1) * sizeof *v);
+  if (!v) {
+    close(fd);
+    fprintf(stderr, "isola: out of memory\n");
+    return -2;
+  }
+  f->v = v;
+  f->v[f->n++] = fd;
   return 0;
 }
 
@@ -330,6 +373,7 @@ static int report(const char *path, const uint8_t *bytes, size_t len, const iw_e
 static int wasm_run(int argc, char **argv) {
   __attribute__((cleanup(strv_freep))) struct strv env = {0}, args = {0};
   __attribute__((cleanup(dirs_freep))) struct dirs dirs = {0};
+  __attribute__((cleanup(fds_freep))) struct fds listen = {0};
   __attribute__((cleanup(freep))) uint8_t *bytes = NULL;
   iw_limits limits = {0};
   uint64_t v, timeout_ms = 0;
@@ -348,7 +392,12 @@ static int wasm_run(int argc, char **argv) {
       return 0;
     }
     if ((val = optval(argc, argv, &i, "--dir", &missing))) {
-      if (add_dir(&dirs, val) < 0) return EXIT_USAGE;
+      if (add_dir(&dirs, val, false) < 0) return EXIT_USAGE;
+    } else if ((val = optval(argc, argv, &i, "--ro-dir", &missing))) {
+      if (add_dir(&dirs, val, true) < 0) return EXIT_USAGE;
+    } else if ((val = optval(argc, argv, &i, "--listen", &missing))) {
+      int r = add_listen(&listen, val);
+      if (r < 0) return r == -1 ? EXIT_USAGE : 1;
     } else if ((val = optval(argc, argv, &i, "--env", &missing))) {
       if (add_env(&env, val) < 0) return EXIT_USAGE;
     } else if ((val = optval(argc, argv, &i, "--fuel", &missing))) {
@@ -400,6 +449,9 @@ static int wasm_run(int argc, char **argv) {
   config.envp = env.v;
   config.dirs = dirs.v;
   config.ndirs = dirs.n;
+  config.dirs_readonly = dirs.ro;
+  config.listen_fds = listen.v;
+  config.nlisten = listen.n;
   iw_error err = {0};
   int code = 0;
   if (iw_wasi_run(bytes, len, &config, &limits, &code, &err) < 0)

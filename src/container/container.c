@@ -79,6 +79,10 @@ static int container_destroy(struct state_dir *d, struct isola_state *st,
   state_refresh(st);
   if (st->pid > 0 && st->status != ST_STOPPED) {
     kill(st->pid, SIGKILL);
+    /* A frozen task cannot die: thaw a paused container after the signal is queued (runc does
+     * the same), so SIGKILL is the first thing its processes see. */
+    struct isola_err ignored;
+    if (dirs) cgroup_freeze(dirs, false, &ignored);
     if (!wait_gone(st->pid, st->pid_start, 5000))
       return isola_fail(err, EBUSY, "container `%s`: pid %d did not exit after SIGKILL", st->id,
                         st->pid);

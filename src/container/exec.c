@@ -143,6 +143,7 @@ int container_exec(const struct exec_request *r, pid_t *out, struct isola_err *e
   _cleanup_kill_ pid_t child = 0;
   _cleanup_seccomp_ struct seccomp_filter *filter = NULL;
   if (r->seccomp && seccomp_filter_compile(r->seccomp, &filter, err) < 0) return -1;
+  if (filter) seccomp_filter_set_state(filter, st); /* a listener gets the container's state */
   if (r->console_socket && (console = console_connect(r->console_socket, err)) < 0) return -1;
   if (!r->console_socket && r->console_fd >= 0 &&
       (console = fcntl(r->console_fd, F_DUPFD_CLOEXEC, 3)) < 0)

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container/rootless.h"
 #include "core/cleanup.h"
+#include "core/log.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -89,9 +91,23 @@ static int write_map(pid_t pid, const char *file, const struct oci_idmap *m, siz
 
 int ns_write_idmaps(pid_t pid, const struct oci_config *cfg, struct isola_err *err) {
   if (!cfg->ns[OCI_NS_USER].present || cfg->ns[OCI_NS_USER].path) return 0;
-  if (cfg->nuid_mappings &&
-      write_map(pid, "uid_map", cfg->uid_mappings, cfg->nuid_mappings, err) < 0)
+  /* Rootless with more than the caller's own ids: the setuid helpers (rootless.h). */
+  bool uid_helper = cfg->nuid_mappings &&
+                    rootless_needs_helper(cfg->uid_mappings, cfg->nuid_mappings, false);
+  bool gid_helper = cfg->ngid_mappings &&
+                    rootless_needs_helper(cfg->gid_mappings, cfg->ngid_mappings, true);
+  if (uid_helper || gid_helper)
+    isola_debug("rootless: id maps through%s%s", uid_helper ? " newuidmap" : "",
+                gid_helper ? " newgidmap" : "");
+  if (uid_helper) {
+    if (rootless_run_idmap_helper(pid, cfg->uid_mappings, cfg->nuid_mappings, false, err) < 0)
+      return -1;
+  } else if (cfg->nuid_mappings &&
+             write_map(pid, "uid_map", cfg->uid_mappings, cfg->nuid_mappings, err) < 0) {
     return isola_err_wrap(err, "linux.uidMappings");
+  }
+  if (gid_helper) /* newgidmap leaves setgroups allowed: the subordinate groups may be used */
+    return rootless_run_idmap_helper(pid, cfg->gid_mappings, cfg->ngid_mappings, true, err);
   if (geteuid() != 0) {
     /* An unprivileged writer must deny setgroups before it may write gid_map. */
     char path[64];

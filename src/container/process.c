@@ -41,6 +41,7 @@
 #include "container/cgroup.h"
 #include "container/container.h"
 #include "container/rootfs.h"
+#include "container/rootless.h"
 #include "container/seccomp.h"
 #include "core/cleanup.h"
 #include "core/gate.h"
@@ -222,6 +223,7 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
   if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return isola_fail_errno(err, errno, "process.noNewPrivileges");
   if (p->has_umask) umask(p->umask);
+  if (a->o->workload) return a->o->workload->prepare(a->o->workload->ctx, cfg, err);
   if (find_executable(p->args[0], p->env, exe, exelen, err) < 0) return -1;
   a->envp = process_env_with_home(p->env ? p->env : (char *[]){NULL}, p->nenv, p->uid);
   return 0;
@@ -254,6 +256,7 @@ static _Noreturn void child_main(struct child_args *a) {
     _exit(1);
   }
   gate_answer(&a->gate, NULL);
+  if (a->o->workload) _exit(a->o->workload->run(a->o->workload->ctx, a->cfg));
   /* The program starts with default signal handling and nothing blocked, whatever the runtime
    * (e.g. `run`, which forwards signals) had set. */
   sigset_t none;
@@ -314,6 +317,7 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
 
   _cleanup_seccomp_ struct seccomp_filter *filter = NULL;
   if (cfg->seccomp && seccomp_filter_compile(cfg->seccomp, &filter, err) < 0) return -1;
+  if (filter) seccomp_filter_set_state(filter, st); /* for a listener: the child's copy */
 
   _cleanup_close_ int console = -1;
   if (o->console_socket && (console = console_connect(o->console_socket, err)) < 0) return -1;
@@ -364,7 +368,9 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
   if (state_save(d, st, err) < 0) return -1;
   if (ns_write_idmaps(pid, cfg, err) < 0) return -1;
   json_t *dirs = NULL;
-  if (cgroup_enter(cfg->cgroups_path, o->id, pid, &dirs, err) < 0) return -1;
+  if (cgroup_enter(cfg->cgroups_path, o->id, pid, cfg, &dirs, err) < 0 &&
+      rootless_cgroup_fallback(cfg, &dirs, err) < 0) /* rootless: maybe no cgroup at all */
+    return -1;
   if (!st->extra) st->extra = json_object();
   json_object_set_new(st->extra, "cgroupDirs", dirs);
   if (state_save(d, st, err) < 0) goto undo_cgroup;

@@ -6,9 +6,13 @@
 
 static isola_log_fn debug_sink;
 
-void isola_log_set_debug(isola_log_fn fn) { debug_sink = fn; }
+void isola_log_set_debug(isola_log_fn fn) {
+  debug_sink = fn;
+}
 
-int isola_log_debug_enabled(void) { return debug_sink != NULL; }
+int isola_log_debug_enabled(void) {
+  return debug_sink != NULL;
+}
 
 void isola_debug(const char *fmt, ...) {
   if (!debug_sink) return;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "vm/vm.h"
 
 static bool known(const char *name) {
   return !strcmp(name, "container") || !strcmp(name, "vm") || !strcmp(name, "wasm");
@@ -40,10 +41,9 @@ static int choose_first(const struct select_input *in, struct engine_choice *out
                         in->flag);
     return choose(out, in->flag, "--isolation=%s", in->flag);
   }
-  const char *base = strrchr(in->argv0, '/') ? strrchr(in->argv0, '/') + 1 : in->argv0;
-  if (!strcmp(base, "isola-vm")) return choose(out, "vm", "program name %s", base);
-  if (!strcmp(base, "isola-wasm")) return choose(out, "wasm", "program name %s", base);
-
+  /* A Kubernetes sandbox (pause) container comes with the pod's runtime handler, so also
+   * under the isola-vm / isola-wasm names: it stays a container (as crun does), or takes the
+   * policy's sandboxEngine, so that a pod whose handler is isola-wasm can start. */
   const char *v = oci_annotation(cfg, "io.kubernetes.cri.container-type");
   if (!v) v = oci_annotation(cfg, "io.kubernetes.cri-o.ContainerType");
   if (v && !strcmp(v, "sandbox")) {
@@ -52,6 +52,10 @@ static int choose_first(const struct select_input *in, struct engine_choice *out
     return choose(out, e, "%s", e[0] == 'c' ? "Kubernetes sandbox container"
                                              : "Kubernetes sandbox container, policy sandboxEngine");
   }
+  const char *base = strrchr(in->argv0, '/') ? strrchr(in->argv0, '/') + 1 : in->argv0;
+  if (!strcmp(base, "isola-vm")) return choose(out, "vm", "program name %s", base);
+  if (!strcmp(base, "isola-wasm")) return choose(out, "wasm", "program name %s", base);
+
   if ((v = oci_annotation(cfg, "io.isola.isolation"))) {
     if (!known(v))
       return isola_fail(err, EINVAL,
@@ -80,11 +84,11 @@ static int choose_first(const struct select_input *in, struct engine_choice *out
   return choose(out, "container", "%s", "default");
 }
 
+/* The vm engine's own test, so that selection and the engine agree (a /dev/kvm that opens
+ * is not enough: see vm_kvm_usable). */
 bool kvm_usable(void) {
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
-  close(fd);
-  return true;
+  char why[256];
+  return vm_kvm_usable(why, sizeof why);
 }
 
 int select_engine(const struct select_input *in, struct engine_choice *out,

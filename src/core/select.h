@@ -7,7 +7,8 @@
  *   4. the policy file's first matching rule (policy.h)
  *   5. an entrypoint starting with "\0asm" -> wasm
  *   6. container
- * A Kubernetes sandbox takes the policy's sandboxEngine (default: container) before rule 3.
+ * A Kubernetes sandbox takes the policy's sandboxEngine (default: container) before rule 2:
+ * containerd and CRI-O run a pod's pause container with the pod's runtime handler.
  * When the choice is vm and /dev/kvm is not usable, the policy's kvmFallback applies: run
  * under TCG (default), fall back to a container, or refuse.
  */

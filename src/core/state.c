@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/jsonio.h"
 
 static const char *const status_names[] = {
     [ST_CREATING] = "creating", [ST_CREATED] = "created", [ST_RUNNING] = "running",
@@ -36,8 +37,11 @@ int state_check_id(const char *id, struct isola_err *err) {
   size_t n = strlen(id);
   if (n == 0) return isola_fail(err, EINVAL, "invalid container id: it is empty");
   if (n > 1024) return isola_fail(err, EINVAL, "invalid container id: longer than 1024 bytes");
-  if (!strcmp(id, ".") || !strcmp(id, ".."))
-    return isola_fail(err, EINVAL, "invalid container id `%s`", id);
+  if (id[0] == '.')
+    return isola_fail(err, EINVAL,
+                      "invalid container id `%s`: ids starting with `.` are reserved for the "
+                      "runtime's own files under --root",
+                      printable(id, shown, sizeof shown));
   for (const char *p = id; *p; p++)
     if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
           strchr("_+.-", *p)))
@@ -170,7 +174,7 @@ int state_load(struct state_dir *d, struct isola_state *st, struct isola_err *er
     return isola_fail_errno(err, errno, "open `%s/state.json`", d->path);
   }
   json_error_t jerr;
-  _cleanup_json_ json_t *j = json_loadfd(fd, 0, &jerr);
+  _cleanup_json_ json_t *j = json_read_fd(fd, 0, &jerr);
   if (!j || !json_is_object(j))
     return isola_fail(err, EINVAL, "`%s/state.json` is corrupt: %s", d->path,
                       j ? "not an object" : jerr.text);

@@ -270,7 +270,7 @@ static int wasm_create(const struct create_opts *o, const struct oci_config *cfg
 
   /* Step 2. */
   json_t *dirs = NULL;
-  if (cgroup_enter(cfg->cgroups_path, o->id, pid, &dirs, err) < 0) return -1;
+  if (cgroup_enter(cfg->cgroups_path, o->id, pid, NULL, &dirs, err) < 0) return -1;
   if (!st->extra) st->extra = json_object();
   json_object_set_new(st->extra, "cgroupDirs", dirs);
   struct isola_err ignored;

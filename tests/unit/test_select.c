@@ -70,6 +70,10 @@ static void test_sandbox_stays_container(void) {
   const char *sb = "{\"io.kubernetes.cri.container-type\":\"sandbox\",\"io.isola.isolation\":\"vm\"}";
   CHECK(!strcmp(pick(NULL, "isola", sb, NULL, 1, why), "container"));
   CHECK_STR_CONTAINS(why, "sandbox");
+  /* Also under the handler's program name: a pod with runtimeClassName isola-wasm starts its
+   * pause container through isola-wasm. */
+  CHECK(!strcmp(pick(NULL, "/usr/local/bin/isola-wasm", sb, NULL, 1, why), "container"));
+  CHECK(!strcmp(pick(NULL, "isola-vm", sb, NULL, 1, why), "container"));
   struct policy p = policy("{\"sandboxEngine\":\"vm\"}");
   CHECK(!strcmp(pick(NULL, "isola", sb, &p, 1, why), "vm"));
   policy_release(&p);

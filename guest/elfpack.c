@@ -1,0 +1,264 @@
+/* Build-time tool: rewrites the guest's vmlinux so that QEMU maps and copies less of it.
+ *
+ *   elfpack [--drop SECTION]... IN OUT
+ *
+ * QEMU's ELF loader (PVH boot) mmaps the whole file and copies every PT_LOAD's file bytes
+ * into guest RAM, so each file page of a segment ends up resident twice: in QEMU's mapping of
+ * the file and in guest RAM. Debian's vmlinux has ~27 MiB of whole zero pages inside its
+ * segments (.bss and .brk written out as file data because .init.scratch follows them, the
+ * padding between sections, .orc_lookup). Guest RAM is zero when the VM starts, so those pages
+ * need no loading at all: each PT_LOAD is split into the runs of pages that hold data, and
+ * runs of at least ZERO_RUN_MIN zero pages are left out (the guest finds zeros there; the
+ * kernel zeroes .bss itself anyway). The first and last page of the image stay covered, so
+ * QEMU computes the same image bounds. Section headers are dropped (QEMU only reads them for
+ * symbols, and this vmlinux has none); PT_NOTE is kept (the PVH entry point is a note).
+ *
+ * --drop SECTION leaves out the whole pages of a section as if they were zero (the guest finds
+ * zeros there). scripts/vm-image.sh drops .BTF (4 MiB of type information only BPF tooling
+ * reads; see docs/vm.md for what that costs and saves).
+ *
+ * The input is hostile only in the sense of "not what we expect": anything but a 64-bit
+ * little-endian x86-64 executable with sane program headers is refused, and every read is
+ * checked against the file's size.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define ZERO_RUN_MIN 16u /* pages: shorter zero runs stay in (fewer, larger segments) */
+#define MAX_IN_PHDRS 64u
+#define MAX_OUT_PHDRS 1024u
+
+struct run {
+  uint64_t off, len;    /* in the input file */
+  uint64_t vaddr, paddr;
+  uint64_t memsz;
+  uint32_t flags;
+};
+
+static const uint8_t *in;
+static size_t in_size;
+
+static int fail(const char *what) {
+  fprintf(stderr, "elfpack: %s\n", what);
+  return 1;
+}
+
+/* File ranges whose whole pages are treated as zero (--drop). */
+#define MAX_DROPS 8
+static struct {
+  uint64_t off, len;
+} drops[MAX_DROPS];
+static size_t ndrops;
+
+static bool page_is_zero(uint64_t off, uint64_t len) {
+  static const uint8_t zero[PAGE];
+  for (size_t i = 0; i < ndrops; i++)
+    if (off >= drops[i].off && off + len <= drops[i].off + drops[i].len) return true;
+  return memcmp(in + off, zero, len) == 0;
+}
+
+/* Records the file range of section `name` (whole pages only: pages it shares with its
+ * neighbours stay). */
+static int drop_section(const Elf64_Ehdr *eh, const char *name) {
+  if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > in_size ||
+      (in_size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum || eh->e_shstrndx >= eh->e_shnum)
+    return fail("--drop: bad section header table");
+  Elf64_Shdr strtab;
+  memcpy(&strtab, in + eh->e_shoff + eh->e_shstrndx * sizeof strtab, sizeof strtab);
+  if (strtab.sh_offset > in_size || strtab.sh_size > in_size - strtab.sh_offset)
+    return fail("--drop: bad section name table");
+  for (unsigned i = 0; i < eh->e_shnum; i++) {
+    Elf64_Shdr sh;
+    memcpy(&sh, in + eh->e_shoff + i * sizeof sh, sizeof sh);
+    if (sh.sh_name >= strtab.sh_size) continue;
+    const char *n = (const char *)in + strtab.sh_offset + sh.sh_name;
+    size_t max = strtab.sh_size - sh.sh_name;
+    if (strnlen(n, max) == max || strcmp(n, name)) continue;
+    if (sh.sh_type == SHT_NOBITS || sh.sh_offset > in_size || sh.sh_size > in_size - sh.sh_offset)
+      return fail("--drop: the section has no file data");
+    uint64_t from = (sh.sh_offset + PAGE - 1) / PAGE * PAGE, to = (sh.sh_offset + sh.sh_size) / PAGE * PAGE;
+    if (ndrops == MAX_DROPS) return fail("--drop: too many sections");
+    drops[ndrops].off = from;
+    drops[ndrops].len = to > from ? to - from : 0;
+    ndrops++;
+    return 0;
+  }
+  fprintf(stderr, "elfpack: --drop: no section `%s`\n", name);
+  return 1;
+}
+
+static int write_all(int fd, const void *buf, size_t len) {
+  const uint8_t *p = buf;
+  while (len) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Appends the piece of segment `ph` at `at` (from its start) with `filesz` bytes of file data
+ * and `memsz` bytes in memory; merged into the previous piece when they touch. */
+static int add_run(struct run *runs, size_t *n, const Elf64_Phdr *ph, uint64_t at, uint64_t filesz,
+                   uint64_t memsz) {
+  struct run *prev = *n ? &runs[*n - 1] : NULL;
+  if (prev && prev->len == prev->memsz && prev->off + prev->len == ph->p_offset + at &&
+      prev->paddr + prev->memsz == ph->p_paddr + at && prev->flags == ph->p_flags && filesz) {
+    prev->len += filesz;
+    prev->memsz += memsz;
+    return 0;
+  }
+  if (*n == MAX_OUT_PHDRS) return -1;
+  runs[(*n)++] = (struct run){ph->p_offset + at, filesz, ph->p_vaddr + at, ph->p_paddr + at, memsz,
+                              ph->p_flags};
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *want_drop[MAX_DROPS];
+  size_t nwant = 0;
+  int a = 1;
+  while (a + 1 < argc && !strcmp(argv[a], "--drop") && nwant < MAX_DROPS) {
+    want_drop[nwant++] = argv[a + 1];
+    a += 2;
+  }
+  if (argc - a != 2) {
+    fprintf(stderr, "usage: %s [--drop SECTION]... IN-vmlinux OUT-vmlinux\n", argv[0]);
+    return 2;
+  }
+  const char *in_path = argv[a], *out_path = argv[a + 1];
+  int fd = open(in_path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    perror(in_path);
+    return 1;
+  }
+  in_size = (size_t)st.st_size;
+  if (in_size < sizeof(Elf64_Ehdr)) return fail("input too small for an ELF header");
+  in = mmap(NULL, in_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (in == MAP_FAILED) {
+    perror("mmap");
+    return 1;
+  }
+  Elf64_Ehdr eh;
+  memcpy(&eh, in, sizeof eh);
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_X86_64 || eh.e_type != ET_EXEC)
+    return fail("not a 64-bit little-endian x86-64 executable");
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > MAX_IN_PHDRS ||
+      eh.e_phoff > in_size || (in_size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
+    return fail("bad program header table");
+  for (size_t i = 0; i < nwant; i++)
+    if (drop_section(&eh, want_drop[i])) return 1;
+
+  static struct run runs[MAX_OUT_PHDRS];
+  size_t nruns = 0;
+  Elf64_Phdr note = {0};
+  bool have_note = false;
+  uint64_t kept = 0, total = 0;
+  for (unsigned i = 0; i < eh.e_phnum; i++) {
+    Elf64_Phdr ph;
+    memcpy(&ph, in + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_offset > in_size || ph.p_filesz > in_size - ph.p_offset)
+      return fail("a segment runs past the end of the file");
+    if (ph.p_type == PT_NOTE) {
+      if (have_note) return fail("more than one PT_NOTE");
+      note = ph;
+      have_note = true;
+      continue;
+    }
+    if (ph.p_type != PT_LOAD) continue;
+    if (ph.p_memsz < ph.p_filesz) return fail("a segment's memsz is below its filesz");
+    total += ph.p_filesz;
+    /* Walk the file bytes page by page (pages counted from the segment's start), in runs of
+     * zero and non-zero pages. */
+    uint64_t pos = 0;
+    while (pos < ph.p_filesz) {
+      uint64_t len = ph.p_filesz - pos < PAGE ? ph.p_filesz - pos : PAGE;
+      bool zero = page_is_zero(ph.p_offset + pos, len);
+      uint64_t end = pos + len;
+      while (end < ph.p_filesz) {
+        uint64_t l = ph.p_filesz - end < PAGE ? ph.p_filesz - end : PAGE;
+        if (page_is_zero(ph.p_offset + end, l) != zero) break;
+        end += l;
+      }
+      if (!zero || end - pos < (uint64_t)ZERO_RUN_MIN * PAGE) {
+        if (add_run(runs, &nruns, &ph, pos, end - pos, end - pos) < 0) return fail("too many segments");
+        kept += end - pos;
+      } else {
+        /* Left out, but the segment's first and last pages stay covered (zero-filled by
+         * QEMU): the image's bounds, which QEMU reports to the firmware, do not move. */
+        if (pos == 0 && add_run(runs, &nruns, &ph, 0, 0, PAGE) < 0) return fail("too many segments");
+        if (end == ph.p_filesz && ph.p_memsz == ph.p_filesz &&
+            add_run(runs, &nruns, &ph, end - PAGE, 0, PAGE) < 0)
+          return fail("too many segments");
+      }
+      pos = end;
+    }
+    /* memsz beyond filesz: zero-fill only, like the zero runs (guest RAM starts zeroed);
+     * its last page stays covered so that the image ends where it did. */
+    if (ph.p_memsz - ph.p_filesz >= PAGE &&
+        add_run(runs, &nruns, &ph, (ph.p_memsz - PAGE) & ~(uint64_t)(PAGE - 1), 0,
+                ph.p_memsz - ((ph.p_memsz - PAGE) & ~(uint64_t)(PAGE - 1))) < 0)
+      return fail("too many segments");
+  }
+  if (!nruns) return fail("no PT_LOAD segment");
+  if (!have_note) return fail("no PT_NOTE (the PVH entry point): QEMU cannot boot it");
+
+  /* Layout: header, program headers, then each run's bytes at an offset congruent to its
+   * address modulo the page size, then the note's bytes. */
+  size_t nph = nruns + 1;
+  uint64_t off = sizeof(Elf64_Ehdr) + nph * sizeof(Elf64_Phdr);
+  static Elf64_Phdr out[MAX_OUT_PHDRS + 1];
+  for (size_t i = 0; i < nruns; i++) {
+    uint64_t want = runs[i].vaddr % PAGE;
+    off = (off + PAGE - 1) / PAGE * PAGE + want;
+    out[i] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = runs[i].flags, .p_offset = off,
+                          .p_vaddr = runs[i].vaddr, .p_paddr = runs[i].paddr,
+                          .p_filesz = runs[i].len, .p_memsz = runs[i].memsz, .p_align = PAGE};
+    off += runs[i].len;
+  }
+  out[nruns] = note;
+  out[nruns].p_offset = off;
+  off += note.p_filesz;
+  Elf64_Ehdr oh = eh;
+  oh.e_phoff = sizeof(Elf64_Ehdr);
+  oh.e_phnum = (Elf64_Half)nph;
+  oh.e_shoff = 0;
+  oh.e_shnum = 0;
+  oh.e_shstrndx = SHN_UNDEF;
+
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+  int o = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (o < 0) {
+    perror(tmp);
+    return 1;
+  }
+  bool ok = write_all(o, &oh, sizeof oh) == 0 && write_all(o, out, nph * sizeof *out) == 0;
+  for (size_t i = 0; ok && i < nph; i++) {
+    const uint8_t *src = i < nruns ? in + runs[i].off : in + note.p_offset;
+    ok = pwrite(o, src, out[i].p_filesz, (off_t)out[i].p_offset) == (ssize_t)out[i].p_filesz;
+  }
+  if (!ok || fsync(o) < 0 || close(o) < 0 || rename(tmp, out_path) < 0) {
+    perror(out_path);
+    unlink(tmp);
+    return 1;
+  }
+  fprintf(stderr, "elfpack: %s: %zu segments, %.1f of %.1f MiB of file data kept\n", out_path,
+          nruns, (double)kept / (1 << 20), (double)total / (1 << 20));
+  return 0;
+}

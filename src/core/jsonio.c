@@ -1,0 +1,54 @@
+/* JSON through file descriptors; see jsonio.h. */
+#include "core/jsonio.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+
+#define JSON_MAX_BYTES (64u << 20) /* state and config files; anything larger is not ours */
+
+json_t *json_read_fd(int fd, size_t flags, json_error_t *jerr) {
+  struct stat sb;
+  size_t cap = fstat(fd, &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096, len = 0;
+  _cleanup_free_ char *buf = NULL;
+  for (;;) {
+    if (cap > JSON_MAX_BYTES) {
+      snprintf(jerr->text, sizeof jerr->text, "larger than %u bytes", JSON_MAX_BYTES);
+      errno = EFBIG;
+      return NULL;
+    }
+    char *nb = realloc(buf, cap);
+    if (!nb) {
+      snprintf(jerr->text, sizeof jerr->text, "out of memory");
+      return NULL;
+    }
+    buf = nb;
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      snprintf(jerr->text, sizeof jerr->text, "read: %s", strerror(errno));
+      return NULL;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+    if (len == cap) cap *= 2;
+  }
+  return json_loadb(buf, len, flags, jerr);
+}
+
+int json_write_fd(int fd, const json_t *j, size_t flags) {
+  _cleanup_free_ char *text = json_dumps(j, flags);
+  if (!text) return errno = ENOMEM, -1;
+  size_t len = strlen(text), off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, text + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? -1 : (errno = EIO, -1);
+    off += (size_t)n;
+  }
+  return 0;
+}
