@@ -106,7 +106,9 @@ int main(int argc, char **argv) {
     case 'P': cli.policy = optarg; break;
     case 's': case 'R': case 'c': break; /* accepted for compatibility */
     case 'v':
-      printf("isola version %s\nspec: 1.0.2\nengines: container\n", ISOLA_VERSION);
+      printf("isola version %s\nspec: 1.0.2\nengines:", ISOLA_VERSION);
+      for (const char *const *n = engine_names(); *n; n++) printf(" %s", *n);
+      printf("\n");
       return 0;
     case 'h': usage(stdout); return 0;
     default:
