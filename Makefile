@@ -102,8 +102,8 @@ check: deps all $(UNIT_BINS) $(B)/spec-runner
 bench: deps all
 	@ISOLA=$(abspath $(B)/isola) bench/run.sh
 
-demo: deps all
-	@ISOLA=$(abspath $(B)/isola) scripts/demo.sh
+demo: deps all vm-image-try
+	@ISOLA_VM_DIR=$(abspath build/vm) ISOLA=$(abspath $(B)/isola) scripts/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
