@@ -161,6 +161,26 @@ uint64_t cg_shares_to_weight(uint64_t shares);
 uint64_t cg_blkio_to_io_weight(uint64_t weight);
 /* memory.swap.max from OCI swap (memory+swap, v1 style) and limit; -1 means "max", -2 "unset".
  * Fails on swap below limit or a swap without a limit. */
+/* linux.resources.memory and .cpu as read, for both backends: each value with its `has_`
+ * flag (a value of 0 counts as not given where runc reads it so: memory limit, reservation,
+ * kernel, kernelTCP). Readers return 1 when the object is there, 0 when not, -1 on a type
+ * error; what is valid depends on the cgroup version and is checked by the backend. */
+struct cg_memory {
+  int64_t limit, swap, reservation, kernel, kernel_tcp, swappiness;
+  bool disable_oom, use_hierarchy, check_before_update;
+  bool has_limit, has_swap, has_reservation, has_kernel, has_kernel_tcp, has_swappiness,
+      has_disable_oom, has_use_hierarchy, has_check;
+};
+int cg_read_memory(json_t *res, const char *where, struct cg_memory *m, struct isola_err *err);
+
+struct cg_cpu {
+  uint64_t shares, period, realtime_period, burst;
+  int64_t quota, realtime_runtime, idle;
+  bool has_shares, has_period, has_quota, has_realtime_period, has_realtime_runtime, has_burst,
+      has_idle;
+};
+int cg_read_cpu(json_t *res, const char *where, struct cg_cpu *c, struct isola_err *err);
+
 int cg_swap_to_v2(int64_t swap, int64_t limit, bool has_limit, int64_t *out, const char *where,
                   struct isola_err *err);
 

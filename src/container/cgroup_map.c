@@ -502,3 +502,53 @@ int cg_plan_note(struct cg_plan *p, enum cg_section sec, const char *key, const 
   }
   return 0;
 }
+
+int cg_read_memory(json_t *res, const char *where, struct cg_memory *m, struct isola_err *err) {
+  json_t *o = NULL;
+  memset(m, 0, sizeof *m);
+  m->swappiness = -1;
+  int r;
+  if ((r = cg_get_obj(res, "memory", where, "", &o, err)) <= 0) return r;
+  int hl, hs, hr, hk, ht, hw, ho, hh, hc;
+  if ((hl = cg_get_int(o, "limit", where, "memory", &m->limit, err)) < 0 ||
+      (hs = cg_get_int(o, "swap", where, "memory", &m->swap, err)) < 0 ||
+      (hr = cg_get_int(o, "reservation", where, "memory", &m->reservation, err)) < 0 ||
+      (hk = cg_get_int(o, "kernel", where, "memory", &m->kernel, err)) < 0 ||
+      (ht = cg_get_int(o, "kernelTCP", where, "memory", &m->kernel_tcp, err)) < 0 ||
+      (hw = cg_get_int(o, "swappiness", where, "memory", &m->swappiness, err)) < 0 ||
+      (ho = cg_get_bool(o, "disableOOMKiller", where, "memory", &m->disable_oom, err)) < 0 ||
+      (hh = cg_get_bool(o, "useHierarchy", where, "memory", &m->use_hierarchy, err)) < 0 ||
+      (hc = cg_get_bool(o, "checkBeforeUpdate", where, "memory", &m->check_before_update, err)) < 0)
+    return -1;
+  /* 0 is "not set", as runc reads it. */
+  m->has_limit = hl && m->limit != 0;
+  m->has_swap = hs;
+  m->has_reservation = hr && m->reservation != 0;
+  m->has_kernel = hk && m->kernel != 0;
+  m->has_kernel_tcp = ht && m->kernel_tcp != 0;
+  m->has_swappiness = hw;
+  m->has_disable_oom = ho;
+  m->has_use_hierarchy = hh;
+  m->has_check = hc;
+  return 1;
+}
+
+int cg_read_cpu(json_t *res, const char *where, struct cg_cpu *c, struct isola_err *err) {
+  json_t *o = NULL;
+  memset(c, 0, sizeof *c);
+  int r;
+  if ((r = cg_get_obj(res, "cpu", where, "", &o, err)) <= 0) return r;
+  int hs, hp, hq, hrp, hrr, hb, hi;
+  if ((hs = cg_get_uint(o, "shares", where, "cpu", UINT64_MAX >> 1, &c->shares, err)) < 0 ||
+      (hp = cg_get_uint(o, "period", where, "cpu", UINT64_MAX >> 1, &c->period, err)) < 0 ||
+      (hq = cg_get_int(o, "quota", where, "cpu", &c->quota, err)) < 0 ||
+      (hb = cg_get_uint(o, "burst", where, "cpu", UINT64_MAX >> 1, &c->burst, err)) < 0 ||
+      (hrp = cg_get_uint(o, "realtimePeriod", where, "cpu", UINT64_MAX >> 1, &c->realtime_period,
+                         err)) < 0 ||
+      (hrr = cg_get_int(o, "realtimeRuntime", where, "cpu", &c->realtime_runtime, err)) < 0 ||
+      (hi = cg_get_int(o, "idle", where, "cpu", &c->idle, err)) < 0)
+    return -1;
+  c->has_shares = hs, c->has_period = hp, c->has_quota = hq, c->has_burst = hb;
+  c->has_realtime_period = hrp, c->has_realtime_runtime = hrr, c->has_idle = hi;
+  return 1;
+}

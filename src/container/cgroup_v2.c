@@ -57,27 +57,15 @@ static int note(struct cg_plan *p, enum cg_section s, const char *key, const cha
 
 static int map_memory(json_t *res, const char *where, struct cg_plan *p, struct isola_err *err) {
   const enum cg_section s = CG_MEMORY;
-  json_t *m = NULL;
-  if (cg_get_obj(res, "memory", where, "", &m, err) < 0) return -1;
-  if (!m) return 0;
-  int64_t limit = 0, swap = 0, resv = 0, kern = 0, ktcp = 0, swappiness = -1;
-  bool oom = false, hier = false, check = false;
-  int hl, hs, hr, hk, ht, hw, ho, hh, hc;
-  if ((hl = cg_get_int(m, "limit", where, "memory", &limit, err)) < 0 ||
-      (hs = cg_get_int(m, "swap", where, "memory", &swap, err)) < 0 ||
-      (hr = cg_get_int(m, "reservation", where, "memory", &resv, err)) < 0 ||
-      (hk = cg_get_int(m, "kernel", where, "memory", &kern, err)) < 0 ||
-      (ht = cg_get_int(m, "kernelTCP", where, "memory", &ktcp, err)) < 0 ||
-      (hw = cg_get_int(m, "swappiness", where, "memory", &swappiness, err)) < 0 ||
-      (ho = cg_get_bool(m, "disableOOMKiller", where, "memory", &oom, err)) < 0 ||
-      (hh = cg_get_bool(m, "useHierarchy", where, "memory", &hier, err)) < 0 ||
-      (hc = cg_get_bool(m, "checkBeforeUpdate", where, "memory", &check, err)) < 0)
-    return -1;
-  /* 0 is "not set", as runc reads it. */
-  hl = hl && limit != 0;
-  hr = hr && resv != 0;
-  hk = hk && kern != 0;
-  ht = ht && ktcp != 0;
+  struct cg_memory mm;
+  int present = cg_read_memory(res, where, &mm, err);
+  if (present <= 0) return present;
+  const int64_t limit = mm.limit, swap = mm.swap, resv = mm.reservation,
+                swappiness = mm.swappiness;
+  const bool oom = mm.disable_oom, check = mm.check_before_update;
+  const int hl = mm.has_limit, hs = mm.has_swap, hr = mm.has_reservation, hk = mm.has_kernel,
+            ht = mm.has_kernel_tcp, hw = mm.has_swappiness, ho = mm.has_disable_oom,
+            hh = mm.has_use_hierarchy, hc = mm.has_check;
   char v[32];
   if (hl && limit < -1) return isola_fail(err, EINVAL, "%s.memory.limit: %" PRId64 " is negative", where, limit);
   if (hs || (hl && limit == -1)) {
@@ -121,20 +109,15 @@ static int map_memory(json_t *res, const char *where, struct cg_plan *p, struct 
 
 static int map_cpu(json_t *res, const char *where, struct cg_plan *p, struct isola_err *err) {
   const enum cg_section s = CG_CPU;
-  json_t *c = NULL;
-  if (cg_get_obj(res, "cpu", where, "", &c, err) < 0) return -1;
-  if (!c) return 0;
-  uint64_t shares = 0, period = 0, rtp = 0, burst = 0;
-  int64_t quota = 0, rtr = 0, idle = 0;
-  int hs, hp, hq, hrp, hrr, hb, hi;
-  if ((hs = cg_get_uint(c, "shares", where, "cpu", UINT64_MAX >> 1, &shares, err)) < 0 ||
-      (hp = cg_get_uint(c, "period", where, "cpu", UINT64_MAX >> 1, &period, err)) < 0 ||
-      (hq = cg_get_int(c, "quota", where, "cpu", &quota, err)) < 0 ||
-      (hb = cg_get_uint(c, "burst", where, "cpu", UINT64_MAX >> 1, &burst, err)) < 0 ||
-      (hrp = cg_get_uint(c, "realtimePeriod", where, "cpu", UINT64_MAX >> 1, &rtp, err)) < 0 ||
-      (hrr = cg_get_int(c, "realtimeRuntime", where, "cpu", &rtr, err)) < 0 ||
-      (hi = cg_get_int(c, "idle", where, "cpu", &idle, err)) < 0)
-    return -1;
+  struct cg_cpu cc;
+  int present = cg_read_cpu(res, where, &cc, err);
+  if (present <= 0) return present;
+  const uint64_t shares = cc.shares, period = cc.period, rtp = cc.realtime_period,
+                 burst = cc.burst;
+  const int64_t quota = cc.quota, rtr = cc.realtime_runtime, idle = cc.idle;
+  const int hs = cc.has_shares, hp = cc.has_period, hq = cc.has_quota,
+            hrp = cc.has_realtime_period, hrr = cc.has_realtime_runtime, hb = cc.has_burst,
+            hi = cc.has_idle;
   if ((hrp && rtp) || (hrr && rtr))
     return isola_fail(err, ENOTSUP, "%s.cpu.%s: cgroup v2 has no realtime CPU controller", where,
                       hrr && rtr ? "realtimeRuntime" : "realtimePeriod");
