@@ -18,15 +18,16 @@
  *     that changes the filesystem;
  *   - path_symlink refuses (EPERM) a target that is absolute or whose `..`s climb above the
  *     preopened directory from where the link is made; wasmtime refuses the absolute ones;
- *   - device files other than null, zero, full, random and urandom, and anything on procfs or
- *     sysfs, cannot be opened (EACCES), whatever the preopen: a guest must not reach
- *     /proc/self/mem or a disk through a directory it was given;
+ *   - device files other than null, zero, full, random and urandom, and anything on a kernel
+ *     interface filesystem (proc, sys, cgroup, debugfs, tracefs, securityfs, bpf), cannot be
+ *     opened (EACCES), whatever the preopen: a guest must not reach /proc/self/mem or a disk
+ *     through a directory it was given;
  *   - proc_raise(sig) with a signal whose default action ends a process ends the run with
  *     exit code 128 + the Linux number of that signal (as a shell reports a process killed by
  *     it); signals that are ignored by default do nothing; SIGSTOP and friends are ENOTSUP;
  *   - blocking calls (poll_oneoff, reads and writes on pipes, terminals and sockets,
- *     sock_accept) stop at the store's deadline (IW_TRAP_DEADLINE) and at iw_store_interrupt()
- *     (IW_TRAP_INTERRUPTED).
+ *     sock_accept) stop at the store's deadline or iw_wasi_set_deadline()'s (IW_TRAP_DEADLINE)
+ *     and at iw_store_interrupt() (IW_TRAP_INTERRUPTED).
  *
  * Assumes: one iw_wasi serves one instance (it holds that instance's fd table and exit state),
  * used from one thread. It must outlive every store it supplied imports to: free the store
@@ -48,8 +49,8 @@ extern "C" {
 /* The import module name this layer provides. */
 #define IW_WASI_MODULE "wasi_snapshot_preview1"
 
-/* A directory the guest may use: `host` is opened (O_PATH|O_DIRECTORY) when iw_wasi_new() runs,
- * and appears to the guest as preopen `guest` (e.g. "/data" or "."). */
+/* A directory the guest may use: `host` is opened (O_DIRECTORY) when iw_wasi_new() runs, and
+ * appears to the guest as preopen `guest` (e.g. "/data", "/" or "."). */
 struct iw_wasi_dir {
   const char *host, *guest;
 };
@@ -94,7 +95,8 @@ int iw_wasi_imports(iw_wasi *wasi, iw_store *store, const iw_module *module, iw_
                     iw_error *err);
 
 /* A TCP socket bound to `spec` and listening (backlog 128, SO_REUSEADDR, close-on-exec), for
- * iw_wasi_config.listen_fds: "ADDR:PORT" or "[IPv6]:PORT", ADDR a name or a numeric address.
+ * iw_wasi_config.listen_fds: "IPV4:PORT", "[IPV6]:PORT" or "localhost:PORT" (numeric: no name
+ * lookups, which a static binary cannot do).
  * Returns the fd, or -1 with `err` filled (IW_ERR_USAGE for a malformed spec, IW_ERR_RESOURCE
  * when the socket cannot be made: "listen `127.0.0.1:80`: Address already in use"). */
 int iw_wasi_listen(const char *spec, iw_error *err);

@@ -6,6 +6,8 @@
  *
  * Exit status, as wasmtime's CLI does on unix:
  *   - the module's proc_exit value (low 8 bits, as exit(3) keeps them), 0 when _start returns;
+ *   - 128 + N when the module ends itself with proc_raise(signal N), as a shell reports a
+ *     process killed by N (without raising it);
  *   - 134 (128 + SIGABRT, without raising the signal, so no core dump) when the module traps,
  *     runs out of fuel, passes its deadline or exhausts the call stack -- "killed by the
  *     runtime", distinct from any ordinary failure exit;
@@ -50,8 +52,8 @@ static const char run_usage[] =
     "\n"
     "  --dir HOST[:GUEST]      let the module use directory HOST, named GUEST (default HOST)\n"
     "  --ro-dir HOST[:GUEST]   the same, read-only: nothing in it can be changed\n"
-    "  --listen ADDR:PORT      a listening TCP socket the module can accept on (after the dirs;\n"
-    "                          ADDR may be a name, an IPv4 address or [IPv6])\n"
+    "  --listen ADDR:PORT      a listening TCP socket the module can accept on (guest fds after\n"
+    "                          the dirs); ADDR: an IPv4 address, [IPv6] or localhost\n"
     "  --env K=V               set a variable in the module's environment (repeatable);\n"
     "  --env K                 pass the host's K; nothing else of the host's environment is seen\n"
     "  --fuel N                stop the module after about N instructions\n"
@@ -59,8 +61,8 @@ static const char run_usage[] =
     "  --max-memory-pages N    cap linear memory at N pages of 64 KiB (1..65536)\n"
     "  -h, --help              show this help\n"
     "\n"
-    "exit status: the module's, 134 if it traps or hits a limit, 1 if it cannot be run,\n"
-    "2 for a bad command line\n";
+    "exit status: the module's (128+N after proc_raise of signal N), 134 if it traps or hits\n"
+    "a limit, 1 if it cannot be run, 2 for a bad command line\n";
 
 /* ---- small owned things --------------------------------------------------------------- */
 

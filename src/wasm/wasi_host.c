@@ -298,7 +298,7 @@ wasi_errno wasi_host_fd_read(struct wasi_fdtable *t, uint32_t fd, const struct i
   if (e) return e;
   ssize_t n;
   RW_LOOP(t, f, POLLIN, readv(f->host, iov, iovcnt), n);
-  if (n < 0) return wasi_errno_from_host(errno == EISDIR ? EBADF : errno);
+  if (n < 0) return wasi_errno_from_host(errno);
   *nread = (size_t)n;
   return WASI_ESUCCESS;
 }
@@ -325,7 +325,7 @@ wasi_errno wasi_host_fd_pread(struct wasi_fdtable *t, uint32_t fd, const struct 
   if (offset > INT64_MAX) return WASI_EINVAL;
   ssize_t n;
   RW_LOOP(t, f, POLLIN, preadv(f->host, iov, iovcnt, (off_t)offset), n);
-  if (n < 0) return wasi_errno_from_host(errno == EISDIR ? EBADF : errno);
+  if (n < 0) return wasi_errno_from_host(errno);
   *nread = (size_t)n;
   return WASI_ESUCCESS;
 }

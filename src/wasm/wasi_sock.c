@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -90,11 +92,15 @@ wasi_errno wasi_host_sock_shutdown(struct wasi_fdtable *t, uint32_t fd, uint32_t
 
 /* ---- the embedder's side: making a listening socket ------------------------------------ */
 
+/* Numeric addresses only (isola may be linked statically, where name lookups through NSS do
+ * not work), plus "localhost". */
 int iw_wasi_listen(const char *spec, iw_error *err) {
-  char host[256];
+  const char *given = spec;
+  char host[64];
   const char *port;
   size_t hlen;
-  if (spec[0] == '[') { /* [IPv6]:PORT */
+  bool v6 = spec[0] == '[';
+  if (v6) { /* [IPv6]:PORT */
     const char *close_ = strchr(spec, ']');
     if (!close_ || close_[1] != ':') goto bad;
     hlen = (size_t)(close_ - spec - 1);
@@ -106,26 +112,38 @@ int iw_wasi_listen(const char *spec, iw_error *err) {
     hlen = (size_t)(colon - spec);
     port = colon + 1;
   }
-  if (hlen == 0 || hlen >= sizeof host || !*port || strspn(port, "0123456789") != strlen(port))
+  if (hlen == 0 || hlen >= sizeof host || !*port || strlen(port) > 5 ||
+      strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
     goto bad;
   memcpy(host, spec, hlen);
   host[hlen] = '\0';
-  struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
-                  *res = NULL;
-  int rc = getaddrinfo(host, port, &hints, &res);
-  if (rc) return wasi_fail(err, IW_ERR_RESOURCE, "listen `%s:%s`: %s", host, port, gai_strerror(rc));
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+  struct sockaddr_storage ss = {0};
+  socklen_t sslen;
+  if (v6) {
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)atoi(port));
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) goto bad;
+    sslen = sizeof *a6;
+  } else {
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)atoi(port));
+    if (!strcmp(host, "localhost")) a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) goto bad;
+    sslen = sizeof *a4;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+      bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 128) < 0) {
     int e = errno;
     if (fd >= 0) close(fd);
-    freeaddrinfo(res);
-    return wasi_fail(err, IW_ERR_RESOURCE, "listen `%s:%s`: %s", host, port, strerror(e));
+    return wasi_fail(err, IW_ERR_RESOURCE, "listen `%s%s%s:%s`: %s", v6 ? "[" : "", host,
+                     v6 ? "]" : "", port, strerror(e));
   }
-  freeaddrinfo(res);
   return fd;
 bad:
-  return wasi_fail(err, IW_ERR_USAGE, "listen `%.200s`: expected ADDR:PORT or [ADDR]:PORT", spec);
+  return wasi_fail(err, IW_ERR_USAGE,
+                   "listen `%.200s`: expected IPV4:PORT, [IPV6]:PORT or localhost:PORT",
+                   given);
 }

@@ -1,21 +1,35 @@
 /* The wasm engine: an OCI bundle whose entrypoint is a WebAssembly module, run by isola's own
- * interpreter with WASI as the boundary (no namespaces: the module can touch only what WASI
- * grants it).
+ * interpreter with WASI as the boundary. workload.c has the mapping from config.json; this
+ * file is the lifecycle, in one of two sandboxes (annotation io.isola.wasm.sandbox):
  *
- * Mapping from config.json: process.args -> WASI args (args[0] names the module inside the
- * rootfs); process.env -> environ; the rootfs -> preopen "/"; each bind mount -> a preopen at its
- * destination; linux.resources.memory.limit -> the engine's memory cap (whole 64 KiB pages);
- * annotations io.isola.wasm.fuel / io.isola.wasm.timeout_ms -> fuel and a deadline counted from
- * `start`; the process joins the container's cgroup, so cpu and pids limits hold as for a
- * container. Stdio is the caller's.
+ *   wasm (default)  the module runs in a process of its own, in the runtime's namespaces: the
+ *                   filesystem it sees is its preopens (WASI), the process joins the
+ *                   container's cgroup (linux.resources apply, except memory: see below), and
+ *                   nothing else of the container spec applies (namespaces, seccomp,
+ *                   capabilities, rlimits, devices, sysctl, hostname: accepted and ignored,
+ *                   so that podman's and containerd's configs run as they are).
+ *   container       the container engine builds a full container (namespaces, mounts, cgroup,
+ *                   seccomp, user, capabilities), and in its process, where it would execve,
+ *                   the module is loaded (at create) and run (at start) -- defense in depth.
+ *                   The state keeps engine "wasm" and records {"wasmSandbox": "container"}
+ *                   in its engine data, so that start, kill, exec and delete go to the
+ *                   container engine.
  *
- * The process that runs the module is the container's pid. The handshake:
- *   1. runtime: fork the workload process.
- *   2. runtime: put it in its cgroup; send GO.
- *   3. workload: read, decode, validate and instantiate the module; send READY (or ERROR).
+ * Memory: linux.resources.memory.limit caps the module's linear memory (whole 64 KiB pages).
+ * In sandbox=wasm that is the memory limit, and the cgroup gets the rest of linux.resources
+ * without the memory section: the engine's own few MiB are not the module's to pay for, and a
+ * module at its cap must see memory.grow fail (malloc returns NULL), not be OOM-killed. In
+ * sandbox=container the cgroup applies memory.limit to the whole container as well.
+ *
+ * The handshake of sandbox=wasm (the container engine has its own, with the same steps):
+ *   1. runtime: fork the workload process; record its pid.
+ *   2. runtime: put it in its cgroup; run the prestart, createRuntime and createContainer
+ *      hooks (the module has no namespaces of its own: they run in the runtime's); send GO.
+ *   3. workload: read, decode, validate and instantiate the module, make the listening
+ *      sockets; send READY (or the error's text).
  *   4. runtime: record "created"; `create` exits.
- *   5. workload: wait at the start gate; answer it; call `_start`; exit with proc_exit's code
- *      (134 after a trap, which is reported on stderr, as `isola wasm run` does).
+ *   5. workload: wait at the start gate; run the startContainer hooks; answer the gate; call
+ *      `_start`; exit with its status (workload.c: wasm_run).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -26,208 +40,141 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 
 #include "container/cgroup.h"
+#include "container/container.h"
+#include "container/rootless.h"
 #include "core/cleanup.h"
 #include "core/engine.h"
 #include "core/gate.h"
-#include "isola/wasi.h"
-#include "isola/wasm.h"
+#include "wasmrt/wasmrt.h"
 
-enum { EXIT_TRAP = 134 };
-#define MAX_MODULE_BYTES (1u << 30)
+#define SANDBOX_KEY "wasmSandbox"
 
-/* Everything the workload process holds between create and start. */
-struct workload {
-  iw_store *store;
-  iw_module *module;
-  iw_wasi *wasi;
-  iw_instance *instance;
-  iw_func *start;
-};
-
-static iw_store *volatile running_store;
-
-static void on_deadline(int sig) {
-  (void)sig;
-  if (running_store) iw_store_interrupt(running_store);
+static bool in_container(const struct isola_state *st) {
+  json_t *v = st->extra ? json_object_get(st->extra, SANDBOX_KEY) : NULL;
+  return json_is_string(v) && !strcmp(json_string_value(v), "container");
 }
 
-/* Opens args[0] inside the rootfs, never outside it (RESOLVE_IN_ROOT): relative names are
- * taken from process.cwd. */
-static int open_module(const char *rootfs, const struct oci_process *p, struct isola_err *err) {
-  _cleanup_close_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return isola_fail_errno(err, errno, "rootfs `%s`", rootfs);
-  char path[PATH_MAX];
-  const char *prog = p->args[0];
-  if (prog[0] == '/') snprintf(path, sizeof path, "%s", prog);
-  else snprintf(path, sizeof path, "%s/%s", p->cwd ? p->cwd : "/", prog);
-  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-  int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
-  if (fd < 0) return isola_fail_errno(err, errno, "process.args[0]: open module `%s`", prog);
-  return fd;
+static void timestamp(char *buf, size_t len) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
 }
 
-static int read_all(int fd, uint8_t **out, size_t *len, struct isola_err *err) {
-  struct stat sb;
-  if (fstat(fd, &sb) < 0) return isola_fail_errno(err, errno, "stat module");
-  if (!S_ISREG(sb.st_mode) || sb.st_size > MAX_MODULE_BYTES)
-    return isola_fail(err, EINVAL, "module: not a regular file of at most 1 GiB");
-  uint8_t *buf = malloc(sb.st_size ? (size_t)sb.st_size : 1);
-  if (!buf) return isola_fail_errno(err, ENOMEM, "module");
-  size_t off = 0;
-  while (off < (size_t)sb.st_size) {
-    ssize_t n = read(fd, buf + off, (size_t)sb.st_size - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      free(buf);
-      return isola_fail_errno(err, n < 0 ? errno : EIO, "read module");
+/* ---- sandbox=container: the module as the container's workload ------------------------ */
+
+static int container_prepare(void *ctx, const struct oci_config *cfg, struct isola_err *err) {
+  return wasm_prepare(cfg, "/", true, ctx, err);
+}
+
+static int container_run(void *ctx, const struct oci_config *cfg) {
+  (void)cfg;
+  return wasm_run(ctx);
+}
+
+static int create_in_container(const struct create_opts *o, const struct oci_config *cfg,
+                               struct state_dir *d, struct isola_state *st,
+                               struct isola_err *err) {
+  /* The context is filled in the container's process (a copy of ours, made by clone). */
+  static struct wasm_workload w;
+  static const struct workload_ops ops = {
+      .prepare = container_prepare, .run = container_run, .ctx = &w};
+  struct create_opts co = *o;
+  co.workload = &ops;
+  if (!st->extra) st->extra = json_object();
+  json_object_set_new(st->extra, SANDBOX_KEY, json_string("container"));
+  return engine_container.create(&co, cfg, d, st, err);
+}
+
+/* ---- sandbox=wasm ---------------------------------------------------------------------- */
+
+/* Closes every fd but stdio and `keep`: the workload holds nothing of the runtime's (the
+ * caller's other fds, the state directory's lock). */
+static void close_others(const int *keep, size_t n) {
+  int hi = 3;
+  for (;;) {
+    int next = INT_MAX;
+    for (size_t i = 0; i < n; i++)
+      if (keep[i] >= hi && keep[i] < next) next = keep[i];
+    if (next == INT_MAX) {
+      syscall(SYS_close_range, (unsigned)hi, ~0u, 0);
+      return;
     }
-    off += (size_t)n;
+    if (next > hi) syscall(SYS_close_range, (unsigned)hi, (unsigned)next - 1, 0);
+    hi = next + 1;
   }
-  *out = buf;
-  *len = off;
-  return 0;
 }
 
-static int wasm_fail(const iw_error *e, struct isola_err *err) {
-  return isola_fail(err, EINVAL, "%s", e->msg);
-}
-
-/* The limits config.json and annotations ask for. */
-static int limits_from(const struct oci_config *cfg, iw_limits *lim, struct isola_err *err) {
-  memset(lim, 0, sizeof *lim);
-  json_t *mem = cfg->resources ? json_object_get(cfg->resources, "memory") : NULL;
-  json_t *limit = mem ? json_object_get(mem, "limit") : NULL;
-  if (json_is_integer(limit) && json_integer_value(limit) > 0) {
-    json_int_t pages = json_integer_value(limit) / 65536;
-    if (pages < 1)
-      return isola_fail(err, EINVAL,
-                        "config.json: linux.resources.memory.limit: %lld bytes is less than one "
-                        "64 KiB wasm page",
-                        (long long)json_integer_value(limit));
-    lim->max_memory_pages = pages > 65536 ? 65536 : (uint32_t)pages;
+/* Steps 3 and 5, in the workload process. Never returns. */
+static _Noreturn void workload_main(const struct oci_config *cfg, const char *rootfs,
+                                    struct gate *gate, int sock, struct isola_state *st) {
+  const int keep[] = {gate->go, gate->result, sock};
+  close_others(keep, sizeof keep / sizeof keep[0]);
+  /* `run` blocks every signal while it sets up: the module starts with none blocked. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  struct isola_err e = {0};
+  static struct wasm_workload w;
+  char go;
+  /* `ps`, `top`: the module's name rather than "isola" (comm holds 15 bytes). */
+  const char *base = strrchr(cfg->process.args[0], '/');
+  prctl(PR_SET_NAME, base ? base + 1 : cfg->process.args[0], 0, 0, 0);
+  if (read(sock, &go, 1) != 1) _exit(1);
+  if (wasm_prepare(cfg, rootfs, false, &w, &e) < 0 || wasm_set_user(&cfg->process, &e) < 0) {
+    if (send(sock, e.msg, strlen(e.msg) + 1, MSG_NOSIGNAL) < 0) _exit(1);
+    _exit(1);
   }
-  const char *fuel = oci_annotation(cfg, "io.isola.wasm.fuel");
-  if (fuel) {
-    char *end;
-    unsigned long long f = strtoull(fuel, &end, 10);
-    if (*end || !*fuel || f == 0)
-      return isola_fail(err, EINVAL,
-                        "config.json: annotations.io.isola.wasm.fuel: `%s` is not a positive "
-                        "integer",
-                        fuel);
-    lim->fuel = f;
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); /* from READY on, the runtime may exit */
+  if (send(sock, "", 1, MSG_NOSIGNAL) < 0) _exit(1);
+  close(sock);
+  if (gate_wait(gate) < 0) _exit(1);
+  st->status = ST_CREATED;
+  st->pid = getpid(); /* the runtime learnt it after the fork: our copy of `st` has 0 */
+  if (hooks_run(cfg, OCI_HOOK_START_CONTAINER, st, false, &e) < 0) {
+    gate_answer(gate, &e);
+    _exit(1);
   }
-  return 0;
+  gate_answer(gate, NULL);
+  gate_close(gate);
+  _exit(wasm_run(&w));
 }
 
-static int timeout_ms(const struct oci_config *cfg, long *out, struct isola_err *err) {
-  const char *t = oci_annotation(cfg, "io.isola.wasm.timeout_ms");
-  *out = 0;
-  if (!t) return 0;
-  char *end;
-  long v = strtol(t, &end, 10);
-  if (*end || !*t || v <= 0)
-    return isola_fail(err, EINVAL,
-                      "config.json: annotations.io.isola.wasm.timeout_ms: `%s` is not a "
-                      "positive integer",
-                      t);
-  *out = v;
-  return 0;
+/* Is there a cgroupsPath, or a resource other than devices (which WASI enforces itself)? */
+static bool cgroup_wanted(const char *cgroups_path, json_t *resources) {
+  if (cgroups_path && cgroups_path[0]) return true;
+  const char *key;
+  json_t *v;
+  json_object_foreach(resources, key, v) if (strcmp(key, "devices")) return true;
+  return false;
 }
 
-/* Step 3: everything up to an instance whose `_start` can be called. */
-static int prepare(const struct oci_config *cfg, const char *rootfs, struct workload *w,
-                   struct isola_err *err) {
-  const struct oci_process *p = &cfg->process;
-  iw_error e = {0};
-  iw_limits lim;
-  if (limits_from(cfg, &lim, err) < 0) return -1;
-  _cleanup_close_ int fd = open_module(rootfs, p, err);
-  if (fd < 0) return -1;
-  _cleanup_free_ uint8_t *bytes = NULL;
-  size_t len = 0;
-  if (read_all(fd, &bytes, &len, err) < 0) return -1;
-  if (!(w->module = iw_module_new(bytes, len, &e)))
-    return isola_fail(err, EINVAL, "module `%s`: %s", p->args[0], e.msg);
-
-  /* Preopens: the rootfs as "/", each bind mount at its destination. */
-  struct iw_wasi_dir dirs[64];
-  size_t ndirs = 0;
-  dirs[ndirs++] = (struct iw_wasi_dir){rootfs, "/"};
-  for (size_t i = 0; i < cfg->nmounts && ndirs < 64; i++) {
-    const struct oci_mount *m = &cfg->mounts[i];
-    bool bind = m->type && !strcmp(m->type, "bind");
-    for (size_t k = 0; k < m->noptions; k++)
-      bind |= !strcmp(m->options[k], "bind") || !strcmp(m->options[k], "rbind");
-    if (bind && m->source) dirs[ndirs++] = (struct iw_wasi_dir){m->source, m->destination};
-  }
-  struct iw_wasi_config wc = IW_WASI_CONFIG_INIT;
-  wc.argc = (int)p->nargs;
-  wc.argv = p->args;
-  wc.envp = p->env;
-  wc.dirs = dirs;
-  wc.ndirs = ndirs;
-  if (!(w->wasi = iw_wasi_new(&wc, &e))) return wasm_fail(&e, err);
-  if (!(w->store = iw_store_new(&lim, &e))) return wasm_fail(&e, err);
-  size_t nimports = iw_module_import_count(w->module);
-  _cleanup_free_ iw_extern *imports = calloc(nimports ? nimports : 1, sizeof *imports);
-  if (!imports) return isola_fail_errno(err, ENOMEM, "imports");
-  if (iw_wasi_imports(w->wasi, w->store, w->module, imports, &e) < 0) return wasm_fail(&e, err);
-  if (!(w->instance = iw_instantiate(w->store, w->module, imports, nimports, &e)))
-    return wasm_fail(&e, err);
-  iw_extern ex;
-  if (iw_instance_export(w->instance, "_start", &ex) < 0 || ex.kind != IW_EXTERN_FUNC)
-    return isola_fail(err, EINVAL, "module `%s` exports no `_start` function", p->args[0]);
-  w->start = ex.of.func;
-  return 0;
-}
-
-/* Step 5: returns the exit status. */
-static int run(const struct oci_config *cfg, struct workload *w) {
-  long ms = 0;
-  struct isola_err ignored;
-  if (timeout_ms(cfg, &ms, &ignored) == 0 && ms > 0) {
-    running_store = w->store;
-    struct sigaction sa = {.sa_handler = on_deadline};
-    sigaction(SIGALRM, &sa, NULL);
-    struct itimerval it = {.it_value = {ms / 1000, (ms % 1000) * 1000}};
-    setitimer(ITIMER_REAL, &it, NULL);
-  }
-  iw_error e = {0};
-  if (iw_call(w->store, w->start, NULL, 0, NULL, 0, &e) == 0) return 0;
-  if (e.kind == IW_ERR_EXIT) return e.exit_code & 0xff;
-  const char *what = e.trap != IW_TRAP_NONE && e.trap != IW_TRAP_HOST ? iw_trap_name(e.trap) : e.msg;
-  if (e.trap == IW_TRAP_INTERRUPTED) what = "deadline exceeded (io.isola.wasm.timeout_ms)";
-  fprintf(stderr, "isola: wasm trap: %s", what);
-  if (e.func_index >= 0) fprintf(stderr, " in function %lld", (long long)e.func_index);
-  fputc('\n', stderr);
-  return EXIT_TRAP;
-}
-
-static int wasm_create(const struct create_opts *o, const struct oci_config *cfg,
+static int create_wasm(const struct create_opts *o, const struct oci_config *cfg,
                        struct state_dir *d, struct isola_state *st, struct isola_err *err) {
-  if (!cfg->has_process) return isola_fail(err, EINVAL, "config.json: process: required");
   if (cfg->process.terminal)
     return isola_fail(err, ENOTSUP,
                       "config.json: process.terminal: the wasm engine gives the module the "
-                      "caller's stdio; a terminal is not supported");
+                      "caller's stdio; a terminal needs annotations." WASM_ANN_SANDBOX
+                      "=container");
   char rootfs[PATH_MAX], joined[PATH_MAX];
   if (cfg->root_path[0] == '/') snprintf(joined, sizeof joined, "%s", cfg->root_path);
   else snprintf(joined, sizeof joined, "%s/%s", o->bundle, cfg->root_path);
   if (!realpath(joined, rootfs))
     return isola_fail_errno(err, errno, "config.json: root.path: `%s`", joined);
-  iw_limits lim;
-  long ms;
-  if (limits_from(cfg, &lim, err) < 0 || timeout_ms(cfg, &ms, err) < 0) return -1;
+
+  /* The cgroup gets linux.resources without memory (see the top of this file). */
+  _cleanup_json_ json_t *resources = cfg->resources ? json_deep_copy(cfg->resources) : NULL;
+  if (resources) json_object_del(resources, "memory");
+  struct oci_config cgcfg = *cfg;
+  cgcfg.resources = resources;
 
   _cleanup_gate_ struct gate gate = {-1, -1};
   if (gate_create(d, &gate, err) < 0) return -1;
@@ -237,29 +184,15 @@ static int wasm_create(const struct create_opts *o, const struct oci_config *cfg
   _cleanup_close_ int sock = sv[0];
   _cleanup_close_ int child_sock = sv[1];
   st->status = ST_CREATING;
+  st->created = malloc(48);
+  if (st->created) timestamp(st->created, 48);
 
   /* Step 1. */
   pid_t pid = fork();
   if (pid < 0) return isola_fail_errno(err, errno, "fork the wasm process");
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    close(d->dirfd); /* our copy would hold the state dir's lock */
-    close(sock);
-    struct isola_err e = {0};
-    struct workload w = {0};
-    char go;
-    if (read(child_sock, &go, 1) != 1) _exit(1);
-    if (prepare(cfg, rootfs, &w, &e) < 0) {
-      if (send(child_sock, e.msg, strlen(e.msg) + 1, MSG_NOSIGNAL) < 0) _exit(1);
-      _exit(1);
-    }
-    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    if (send(child_sock, "", 1, MSG_NOSIGNAL) < 0) _exit(1); /* READY */
-    close(child_sock);
-    if (gate_wait(&gate) < 0) _exit(1);
-    gate_answer(&gate, NULL);
-    gate_close(&gate);
-    _exit(run(cfg, &w));
+    workload_main(cfg, rootfs, &gate, child_sock, st);
   }
   _cleanup_kill_ pid_t child = pid;
   close(take_fd(&child_sock));
@@ -268,16 +201,27 @@ static int wasm_create(const struct create_opts *o, const struct oci_config *cfg
   st->pid_start = proc_start_time(pid, &zombie);
   if (state_save(d, st, err) < 0) return -1;
 
-  /* Step 2. */
+  /* Step 2. A cgroup only when one is asked for (cgroupsPath, as podman and containerd always
+   * give) or a limit needs it: the module can reach no device and holds no other process, so
+   * without either a cgroup adds nothing but its cost, which on a v1 host is most of a wasm
+   * bundle's start (one cgroup.procs write per hierarchy). */
   json_t *dirs = NULL;
-  if (cgroup_enter(cfg->cgroups_path, o->id, pid, NULL, &dirs, err) < 0) return -1;
+  if (!cgroup_wanted(cfg->cgroups_path, resources)) {
+    dirs = json_array();
+  } else if (cgroup_enter(cfg->cgroups_path, o->id, pid, &cgcfg, &dirs, err) < 0 &&
+             rootless_cgroup_fallback(&cgcfg, &dirs, err) < 0) {
+    return -1;
+  }
   if (!st->extra) st->extra = json_object();
   json_object_set_new(st->extra, "cgroupDirs", dirs);
   struct isola_err ignored;
-  if (state_save(d, st, err) < 0 || send(sock, "g", 1, MSG_NOSIGNAL) != 1) {
-    if (!err->msg[0]) isola_fail_errno(err, errno, "wasm process");
-    cgroup_remove(dirs, &ignored);
-    return -1;
+  if (state_save(d, st, err) < 0 || hooks_run(cfg, OCI_HOOK_PRESTART, st, false, err) < 0 ||
+      hooks_run(cfg, OCI_HOOK_CREATE_RUNTIME, st, false, err) < 0 ||
+      hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, st, false, err) < 0)
+    goto undo;
+  if (send(sock, "g", 1, MSG_NOSIGNAL) != 1) {
+    isola_fail_errno(err, errno, "the wasm process");
+    goto undo;
   }
   /* Step 4: READY is an empty message, ERROR carries its text, EOF means it died. */
   char msg[sizeof err->msg];
@@ -291,37 +235,66 @@ static int wasm_create(const struct create_opts *o, const struct oci_config *cfg
     } else {
       isola_fail(err, ECHILD, "the wasm process died while loading the module");
     }
-    kill(pid, SIGKILL);
-    waitpid(take_pid(&child), NULL, 0);
-    cgroup_remove(dirs, &ignored);
-    return -1;
+    goto undo;
   }
   st->status = ST_CREATED;
-  if (state_save(d, st, err) < 0) {
-    cgroup_remove(dirs, &ignored);
-    return -1;
-  }
+  if (state_save(d, st, err) < 0) goto undo;
   take_pid(&child);
   return 0;
+undo:
+  kill(pid, SIGKILL);
+  waitpid(take_pid(&child), NULL, 0);
+  cgroup_remove(json_object_get(st->extra, "cgroupDirs"), &ignored);
+  return -1;
+}
+
+/* ---- the engine table ------------------------------------------------------------------ */
+
+static int wasm_create(const struct create_opts *o, const struct oci_config *cfg,
+                       struct state_dir *d, struct isola_state *st, struct isola_err *err) {
+  struct wasm_plan plan;
+  if (!cfg->has_process || !cfg->process.nargs)
+    return isola_fail(err, EINVAL, "config.json: process.args: the module to run is required");
+  if (wasm_plan(cfg, &plan, err) < 0) return -1;
+  if (plan.sandbox == WASM_SANDBOX_CONTAINER) return create_in_container(o, cfg, d, st, err);
+  return create_wasm(o, cfg, d, st, err);
 }
 
 static int wasm_start(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
                       struct isola_err *err) {
+  if (in_container(st)) return engine_container.start(d, st, cfg, err);
   if (gate_release(d, st->id, err) < 0) return -1;
   st->started = true;
   st->status = ST_RUNNING;
-  return state_save(d, st, err);
+  if (state_save(d, st, err) < 0) return -1;
+  struct isola_err warn;
+  if (cfg && hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
+    fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */
+  return 0;
 }
 
+/* One process: --all is the same as without. */
 static int wasm_kill(struct state_dir *d, struct isola_state *st, int sig, bool all,
                      struct isola_err *err) {
+  if (in_container(st)) return engine_container.kill(d, st, sig, all, err);
   if (kill(st->pid, sig) < 0)
     return isola_fail_errno(err, errno, "container `%s`: kill pid %d", st->id, st->pid);
   return 0;
 }
 
+static int wasm_exec(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
+                     const struct exec_opts *o, pid_t *pid, struct isola_err *err) {
+  if (in_container(st)) return engine_container.exec(d, st, cfg, o, pid, err);
+  return isola_fail(err, ENOTSUP,
+                    "container `%s`: the wasm engine cannot exec a process: the workload is one "
+                    "module with no container around it (annotations." WASM_ANN_SANDBOX
+                    "=container gives it one)",
+                    st->id);
+}
+
 static int wasm_destroy(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
                         struct isola_err *err) {
+  if (in_container(st)) return engine_container.destroy(d, st, cfg, err);
   state_refresh(st);
   if (st->pid > 0 && st->status != ST_STOPPED) {
     kill(st->pid, SIGKILL);
@@ -331,11 +304,14 @@ static int wasm_destroy(struct state_dir *d, struct isola_state *st, const struc
       poll(&p, 1, 5000);
       close(fd);
     }
-    waitpid(st->pid, NULL, WNOHANG);
+    waitpid(st->pid, NULL, WNOHANG); /* our own child when `run` deletes */
   }
   json_t *dirs = json_object_get(st->extra, "cgroupDirs");
   if (dirs && cgroup_remove(dirs, err) < 0) return -1;
   st->status = ST_STOPPED;
+  struct isola_err warn;
+  if (cfg && hooks_run(cfg, OCI_HOOK_POSTSTOP, st, true, &warn) < 0)
+    fprintf(stderr, "isola: warning: %s\n", warn.msg);
   return 0;
 }
 
@@ -344,5 +320,6 @@ const struct isola_engine engine_wasm = {
     .create = wasm_create,
     .start = wasm_start,
     .kill = wasm_kill,
+    .exec = wasm_exec,
     .destroy = wasm_destroy,
 };
