@@ -180,14 +180,19 @@ def test_kill_ends_run_with_128_plus_signal(isola, new_id, wbundle, sandbox):
     assert B.leftovers(isola.root, cid, b) == []
 
 
-def test_state_pid_is_the_process_running_the_module(isola, new_id, wbundle):
+@pytest.mark.parametrize("cgroups_path", [None, "/isola-it/{cid}"])
+def test_state_pid_is_the_process_running_the_module(isola, new_id, wbundle, cgroups_path):
     b, cid = wbundle("sleep", "forever"), new_id()
+    if cgroups_path:
+        b.linux["cgroupsPath"] = cgroups_path.format(cid=cid)
     assert isola.detached("create", b, cid).returncode == 0
     pid = isola.state(cid)["pid"]
-    # sandbox=wasm: a plain process of the runtime, in the runtime's namespaces, in its cgroup
+    # sandbox=wasm: a plain process of the runtime, in the runtime's namespaces; in a cgroup of
+    # its own only when one is asked for (cgroupsPath or a limit): see src/wasmrt/engine.c
     assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink("/proc/self/ns/pid")
     assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
-    assert any(cid in line for line in open(f"/proc/{pid}/cgroup"))
+    in_own = any(cid in line for line in open(f"/proc/{pid}/cgroup"))
+    assert in_own == bool(cgroups_path)
     assert isola("delete", "--force", cid).returncode == 0
     assert B.leftovers(isola.root, cid, b, pid=pid) == []
 
