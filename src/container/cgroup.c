@@ -452,27 +452,56 @@ out:
 
 /* ---- the container's cgroups -------------------------------------------------------------- */
 
-int cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
-                 const struct oci_config *cfg, json_t **dirs_out, struct isola_err *err) {
-  struct hier h[MAX_HIER];
-  size_t n = 0;
-  if (find_hierarchies(h, &n, err) < 0) return -1;
-  char rel[1024], pidstr[32];
-  normalize(cgroups_path, id, rel, sizeof rel);
+/* The hierarchies, and the container's path below each one's mount (`rel`, normalized). */
+static int container_paths(const char *cgroups_path, const char *id, struct hier *h, size_t *n,
+                           char *rel, size_t len, struct isola_err *err) {
+  if (find_hierarchies(h, n, err) < 0) return -1;
+  normalize(cgroups_path, id, rel, len);
   size_t rl = strlen(rel);
   if (strstr(rel, "/../") || !strncmp(rel, "../", 3) || !strcmp(rel, "..") ||
       (rl >= 3 && !strcmp(rel + rl - 3, "/..")))
     return isola_fail(err, EINVAL, "linux.cgroupsPath: `%s` may not contain `..`", rel);
+  return 0;
+}
+
+/* The container's directory below the mount of `h`, without leading slashes. */
+static const char *below_mount(const struct hier *h, const char *rel, char *buf, size_t len) {
+  if (rel[0] == '/') snprintf(buf, len, "%s", rel + 1);
+  else snprintf(buf, len, "%s/%s", h->self[1] ? h->self + 1 : "", rel);
+  while (*buf == '/') buf++;
+  return buf;
+}
+
+int cgroup_dirs(const char *cgroups_path, const char *id, json_t **dirs_out,
+                struct isola_err *err) {
+  struct hier h[MAX_HIER];
+  size_t n = 0;
+  char rel[1024];
+  if (container_paths(cgroups_path, id, h, &n, rel, sizeof rel, err) < 0) return -1;
+  json_t *dirs = json_array();
+  for (size_t i = 0; dirs && i < n; i++) {
+    char buf[1024], dir[1300];
+    snprintf(dir, sizeof dir, "%s/%s", h[i].mount, below_mount(&h[i], rel, buf, sizeof buf));
+    json_array_append_new(dirs, json_string(dir));
+  }
+  if (!dirs) return isola_fail(err, ENOMEM, "cgroups");
+  *dirs_out = dirs;
+  return 0;
+}
+
+int cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
+                 const struct oci_config *cfg, json_t **dirs_out, struct isola_err *err) {
+  struct hier h[MAX_HIER];
+  size_t n = 0;
+  char rel[1024], pidstr[32];
+  if (container_paths(cgroups_path, id, h, &n, rel, sizeof rel, err) < 0) return -1;
   snprintf(pidstr, sizeof pidstr, "%d", pid);
   _cleanup_free_ struct cg_set *set = calloc(1, sizeof *set);
   if (!set) return isola_fail(err, ENOMEM, "cgroups");
   json_t *made = json_array(), *dirs = json_array();
   for (size_t i = 0; i < n; i++) {
     char rel_full[1024];
-    if (rel[0] == '/') snprintf(rel_full, sizeof rel_full, "%s", rel + 1);
-    else snprintf(rel_full, sizeof rel_full, "%s/%s", h[i].self[1] ? h[i].self + 1 : "", rel);
-    char *f = rel_full;
-    while (*f == '/') f++;
+    const char *f = below_mount(&h[i], rel, rel_full, sizeof rel_full);
     bool cpuset = !h[i].v2 && opts_have(h[i].opts, "cpuset");
     struct cg_hier *x = &set->h[set->n++];
     snprintf(x->dir, sizeof x->dir, "%s/%s", h[i].mount, f);

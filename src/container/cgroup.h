@@ -40,6 +40,10 @@
  * delete. On failure nothing created is left. */
 int cgroup_enter(const char *cgroups_path, const char *id, pid_t pid,
                  const struct oci_config *cfg, json_t **dirs, struct isola_err *err);
+/* The directories cgroup_enter would make the container's, without making anything: a runtime
+ * records them before cgroup_enter, so that a delete after a create killed half-way knows
+ * them (cgroup_remove tolerates the ones never made). */
+int cgroup_dirs(const char *cgroups_path, const char *id, json_t **dirs, struct isola_err *err);
 /* Removes the directories (deepest first); tolerates ones already gone. */
 int cgroup_remove(json_t *dirs, struct isola_err *err);
 /* Pids in the container's cgroup (the first directory's cgroup.procs); caller frees. */

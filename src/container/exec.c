@@ -4,7 +4,8 @@
  *
  * The handshake (the same numbers on both sides):
  *   1. runtime: enter the container's pid and time namespaces for its children (setns of
- *      pid_for_children / time_for_children), fork the child; it is born inside them.
+ *      pid_for_children / time_for_children), fork the child non-dumpable; it is born
+ *      inside them.
  *   2. runtime: write the child's pid into the container's cgroups; send GO.
  *   3. child:   join user (if it differs), ipc, uts, net, cgroup and mount namespaces; the mount
  *               namespace join makes the container's root our root. Terminal, rlimits, cwd,
@@ -95,6 +96,13 @@ static _Noreturn void child_main(const struct exec_request *r, int sock, const i
     char buf[16];
     int n = snprintf(buf, sizeof buf, "%d", p->oom_score_adj);
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) {
+      /* Non-dumpable (step 1), /proc/self is the host root's: an unprivileged runtime opens
+       * it as its owner, for the length of one open. */
+      prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+      fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
     if (fd < 0 || write(fd, buf, n) != n) {
       isola_fail_errno(&err, errno, "process.oomScoreAdj");
       child_fail(sock, &err);
@@ -133,12 +141,26 @@ static _Noreturn void child_main(const struct exec_request *r, int sock, const i
   child_fail(sock, &err);
 }
 
+static const char *const for_children[] = {"pid", "time"};
+static const int for_children_flags[] = {CLONE_NEWPID, CLONE_NEWTIME};
+
+/* Back to our own pid and time namespaces for children (best effort: joining one's own active
+ * namespace is always allowed). */
+static void leave_for_children(int own[2]) {
+  for (int i = 0; i < 2; i++) {
+    if (own[i] < 0) continue;
+    setns(own[i], for_children_flags[i]);
+    close(own[i]);
+    own[i] = -1;
+  }
+}
+
 int container_exec(const struct exec_request *r, pid_t *out, struct isola_err *err) {
   const struct isola_state *st = r->st;
   pid_t init = st->pid;
   int nsfds[sizeof joins / sizeof *joins];
   for (size_t i = 0; i < sizeof joins / sizeof *joins; i++) nsfds[i] = -1;
-  int ret = -1;
+  int ret = -1, own_ns[2] = {-1, -1};
   _cleanup_close_ int console = -1, sock = -1;
   _cleanup_kill_ pid_t child = 0;
   _cleanup_seccomp_ struct seccomp_filter *filter = NULL;
@@ -152,14 +174,15 @@ int container_exec(const struct exec_request *r, pid_t *out, struct isola_err *e
   for (size_t i = 0; i < sizeof joins / sizeof *joins; i++)
     if (differs(init, joins[i].file) && (nsfds[i] = open_ns(init, joins[i].file, err)) < 0)
       goto out;
-  /* Step 1: the pid and time namespaces apply to our children. */
-  static const char *const for_children[] = {"pid", "time"};
-  static const int flags[] = {CLONE_NEWPID, CLONE_NEWTIME};
+  /* Step 1: the pid and time namespaces apply to our children -- to the one child only: once
+   * it exists we go back to our own (own_ns), so that nothing else we fork (a helper,
+   * LeakSanitizer's tracer at exit) is born inside the container. */
   for (int i = 0; i < 2; i++) {
     if (!differs(init, for_children[i])) continue;
+    if ((own_ns[i] = open_ns(getpid(), for_children[i], err)) < 0) goto out;
     _cleanup_close_ int fd = open_ns(init, for_children[i], err);
     if (fd < 0) goto out;
-    if (setns(fd, flags[i]) < 0) {
+    if (setns(fd, for_children_flags[i]) < 0) {
       isola_fail_errno(err, errno, "join the container's %s namespace", for_children[i]);
       goto out;
     }
@@ -169,7 +192,16 @@ int container_exec(const struct exec_request *r, pid_t *out, struct isola_err *e
     isola_fail_errno(err, errno, "socketpair");
     goto out;
   }
+  /* The child is this binary until its execve, inside the container's pid namespace from
+   * birth: non-dumpable, its /proc/PID/exe (the host's isola, CVE-2019-5736's technique),
+   * mem and ptrace need CAP_SYS_PTRACE in the host's user namespace. Its capabilities alone
+   * would not do: after it drops to the container's set, it is as reachable as any process
+   * there. fork copies the flag, so there is no window; execve resets it. */
+  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   pid_t pid = fork();
+  if (pid != 0 && dumpable > 0) prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+  if (pid != 0) leave_for_children(own_ns);
   if (pid < 0) {
     isola_fail_errno(err, errno, "fork");
     close(sv[0]), close(sv[1]);
@@ -177,6 +209,8 @@ int container_exec(const struct exec_request *r, pid_t *out, struct isola_err *e
   }
   if (pid == 0) {
     close(sv[0]);
+    for (int i = 0; i < 2; i++)
+      if (own_ns[i] >= 0) close(own_ns[i]);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     child_main(r, sv[1], nsfds, filter, console);
   }
@@ -215,6 +249,7 @@ int container_exec(const struct exec_request *r, pid_t *out, struct isola_err *e
   *out = take_pid(&child);
   ret = 0;
 out:
+  leave_for_children(own_ns);
   for (size_t k = 0; k < sizeof joins / sizeof *joins; k++)
     if (nsfds[k] >= 0) close(nsfds[k]);
   return ret;

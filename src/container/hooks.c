@@ -38,6 +38,9 @@ static int run_one(const struct oci_hook *h, const char *what, const char *state
     return isola_fail_errno(err, errno, "%s: fork", what);
   }
   if (pid == 0) {
+    /* A group of its own: past its timeout the hook goes with everything it started (a hook
+     * is often a shell script, and killing the shell alone would orphan its `sleep`). */
+    setpgid(0, 0);
     dup2(in[0], 0);
     char *const default_args[] = {h->path, NULL};
     char *const empty_env[] = {NULL};
@@ -46,6 +49,7 @@ static int run_one(const struct oci_hook *h, const char *what, const char *state
     if (write(ex[1], &e, sizeof e) < 0) _exit(127);
     _exit(127);
   }
+  setpgid(pid, pid); /* also here: whichever of us runs first */
   close(in[0]);
   close(ex[1]);
   int exec_errno = 0;
@@ -77,9 +81,11 @@ static int run_one(const struct oci_hook *h, const char *what, const char *state
       clock_gettime(CLOCK_MONOTONIC, &t1);
       left = (long)h->timeout * 1000 - ((t1.tv_sec - t0.tv_sec) * 1000 +
                                         (t1.tv_nsec - t0.tv_nsec) / 1000000);
-      if (r == 0 || left <= 0)
+      if (r == 0 || left <= 0) {
+        kill(-pid, SIGKILL); /* its process group; cleanup kills and reaps the hook itself */
         return isola_fail(err, ETIMEDOUT, "%s `%s`: timed out after %d s", what, h->path,
-                          h->timeout); /* cleanup kills and reaps it */
+                          h->timeout);
+      }
     }
   }
   int status;

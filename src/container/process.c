@@ -2,7 +2,7 @@
  * it step by step in lockstep with the runtime, and park it before execve until `start`.
  *
  * The handshake (the same numbers appear on both sides):
- *   1. runtime: clone3() the child into its new namespaces.
+ *   1. runtime: clone3() the child into its new namespaces (non-dumpable unless rootless).
  *   2. runtime: write the child's uid/gid maps, put it in its cgroup, send GO.
  *   3. child:   become root of its user namespace, join namespaces given by path, unshare the
  *               cgroup namespace; mount everything (rootfs_prepare); send HOOKS.
@@ -164,6 +164,15 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
   /* Step 2 -> 3: wait for maps and cgroup. */
   if (recv_msg(a->sock, &m) < 0 || m.type != MSG_GO) _exit(1);
   a->st->pid = atoi(m.text); /* hooks see the pid as the host sees it */
+  /* Before the user namespace's root becomes our uid: a non-dumpable process's /proc/self
+   * belongs to the host's root (see step 1), which we still are here. */
+  if (p->has_oom_score_adj) {
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d", p->oom_score_adj);
+    _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, n) != n)
+      return isola_fail_errno(err, errno, "process.oomScoreAdj: write %d", p->oom_score_adj);
+  }
   if (userns && !cfg->ns[OCI_NS_USER].path && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
     return isola_fail_errno(err, errno, "become root in the user namespace");
   if (ns_join_child(cfg, err) < 0) return -1;
@@ -198,13 +207,6 @@ static int child_setup(struct child_args *a, char *exe, size_t exelen, struct is
     if (a->console < 0)
       return isola_fail(err, EINVAL, "process.terminal is true but no --console-socket was given");
     if (terminal_setup(NULL, a->console, p, err) < 0) return -1;
-  }
-  if (p->has_oom_score_adj) {
-    char buf[16];
-    int n = snprintf(buf, sizeof buf, "%d", p->oom_score_adj);
-    _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, buf, n) != n)
-      return isola_fail_errno(err, errno, "process.oomScoreAdj: write %d", p->oom_score_adj);
   }
   if (rlimits_apply(p, err) < 0) return -1;
   if (!a->o->no_new_keyring) {
@@ -341,9 +343,20 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
   st->created = malloc(48);
   if (st->created) timestamp(st->created, 48);
 
-  /* Step 1. */
+  /* Step 1. The child is this binary until its execve, inside the container's namespaces:
+   * a process of the container (one `exec`'d into it before `start`, or one sharing its pid
+   * namespace) could open its /proc/PID/exe — the host's isola, to be written once nothing
+   * runs it (CVE-2019-5736's technique) — or its /proc/PID/mem. Non-dumpable, those need
+   * CAP_SYS_PTRACE in the host's user namespace. clone3 copies the flag, so there is no
+   * window; execve resets it. Rootless, the caller's own tools must reach /proc/PID of the
+   * child as its owner (newuidmap, hooks, `exec` before `start`): it stays dumpable there
+   * (docs/security.md). */
+  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  bool hide = !rootless_runtime();
+  if (hide) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct clone_args ca = {.flags = (uint64_t)ns_clone_flags(cfg), .exit_signal = SIGCHLD};
   pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid != 0 && hide && dumpable > 0) prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
   if (pid < 0) return isola_fail_errno(err, errno, "clone the container process");
   if (pid == 0) {
     /* If the runtime is already gone, the first recv sees EOF and we exit. (getppid() cannot
@@ -363,8 +376,12 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
   bool zombie;
   st->pid_start = proc_start_time(pid, &zombie);
 
-  /* Step 2. Record the pid first: a create killed from here on leaves a state that `delete
-   * --force` can clean. */
+  /* Step 2. Record the pid and the cgroup directories about to be made first: a create killed
+   * from here on leaves a state that `delete --force` can clean. */
+  if (!st->extra) st->extra = json_object();
+  json_t *planned = NULL;
+  if (cgroup_dirs(cfg->cgroups_path, o->id, &planned, err) < 0) return -1;
+  json_object_set_new(st->extra, "cgroupDirs", planned);
   if (state_save(d, st, err) < 0) return -1;
   if (ns_write_idmaps(pid, cfg, err) < 0) return -1;
   json_t *dirs = NULL;

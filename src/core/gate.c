@@ -52,6 +52,10 @@ void gate_answer(struct gate *g, const struct isola_err *err) {
   }
 }
 
+bool gate_opened(const struct state_dir *d) {
+  return faccessat(d->dirfd, GATE_OPENED, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 int gate_release(struct state_dir *d, const char *id, struct isola_err *err) {
   /* Non-blocking: with the workload gone there is no reader and open fails with ENXIO. */
   _cleanup_close_ int go = openat(d->dirfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -65,7 +69,8 @@ int gate_release(struct state_dir *d, const char *id, struct isola_err *err) {
   if (res < 0) return isola_fail_errno(err, errno, "container `%s`: open result fifo", id);
   if (write(go, "0", 1) != 1)
     return isola_fail_errno(err, errno, "container `%s`: release the process", id);
-  unlinkat(d->dirfd, "exec.fifo", 0);
+  /* Released: say so on disk at once (a SIGKILL may end us any time now; see gate.h). */
+  if (renameat(d->dirfd, "exec.fifo", d->dirfd, GATE_OPENED) < 0) unlinkat(d->dirfd, "exec.fifo", 0);
   unlinkat(d->dirfd, "result.fifo", 0);
 
   char buf[1100];

@@ -25,7 +25,12 @@ int gate_wait(struct gate *g);
 /* Workload: the answer to `start` (`err` NULL: all is well, the program begins now). */
 void gate_answer(struct gate *g, const struct isola_err *err);
 
-/* `start`: releases the workload and waits for its answer; then removes the fifos. */
+/* `start`: releases the workload and waits for its answer; then removes the fifos. Once the
+ * byte is written, exec.fifo is renamed to GATE_OPENED: a state dir holding it belongs to a
+ * released workload even when the `start` that released it died before it could say so. */
 int gate_release(struct state_dir *d, const char *id, struct isola_err *err);
+#define GATE_OPENED "exec.fifo.opened"
+/* True when a `start` has released this state dir's workload. */
+bool gate_opened(const struct state_dir *d);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/gate.h"
 #include "core/jsonio.h"
 
 static const char *const status_names[] = {
@@ -192,6 +193,12 @@ int state_load(struct state_dir *d, struct isola_state *st, struct isola_err *er
   st->status = ST_CREATING;
   for (size_t i = 0; s && i < sizeof status_names / sizeof *status_names; i++)
     if (!strcmp(s, status_names[i])) st->status = (enum isola_status)i;
+  /* A `start` killed after it released the workload and before it recorded "running": the
+   * gate's marker tells (state_refresh then sees whether the process still lives). */
+  if (st->status == ST_CREATED && gate_opened(d)) {
+    st->status = ST_RUNNING;
+    st->started = true;
+  }
   json_t *a = json_object_get(j, "annotations");
   st->annotations = json_is_object(a) ? json_incref(a) : json_object();
   json_t *x = json_object_get(j, "extra");
