@@ -206,13 +206,19 @@ static int create_wasm(const struct create_opts *o, const struct oci_config *cfg
    * without either a cgroup adds nothing but its cost, which on a v1 host is most of a wasm
    * bundle's start (one cgroup.procs write per hierarchy). */
   json_t *dirs = NULL;
+  if (!st->extra) st->extra = json_object();
   if (!cgroup_wanted(cfg->cgroups_path, resources)) {
     dirs = json_array();
-  } else if (cgroup_enter(cfg->cgroups_path, o->id, pid, &cgcfg, &dirs, err) < 0 &&
-             rootless_cgroup_fallback(&cgcfg, &dirs, err) < 0) {
-    return -1;
+  } else {
+    /* Recorded before they exist: a create killed from here on leaves dirs delete knows. */
+    json_t *planned = NULL;
+    if (cgroup_dirs(cfg->cgroups_path, o->id, &planned, err) < 0) return -1;
+    json_object_set_new(st->extra, "cgroupDirs", planned);
+    if (state_save(d, st, err) < 0) return -1;
+    if (cgroup_enter(cfg->cgroups_path, o->id, pid, &cgcfg, &dirs, err) < 0 &&
+        rootless_cgroup_fallback(&cgcfg, &dirs, err) < 0)
+      return -1;
   }
-  if (!st->extra) st->extra = json_object();
   json_object_set_new(st->extra, "cgroupDirs", dirs);
   struct isola_err ignored;
   if (state_save(d, st, err) < 0 || hooks_run(cfg, OCI_HOOK_PRESTART, st, false, err) < 0 ||
