@@ -27,6 +27,7 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/reboot.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -42,6 +43,7 @@
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -201,6 +203,18 @@ static void boot_mounts(void) {
     msg("mount devpts: %s", strerror(errno));
 }
 
+/* The loopback up: the container shares the guest's network namespace, which has no other
+ * device (the host leaves out config.json's network namespace). */
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr = {0};
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+      (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+    msg("loopback: %s", strerror(errno));
+  if (s >= 0) close(s);
+}
+
 /* /modules/order lists the modules in dependency order (written by scripts/vm-image.sh). */
 static void load_modules(void) {
   FILE *f = fopen("/modules/order", "re");
@@ -258,7 +272,8 @@ struct strs {
   size_t n;
 };
 
-static struct {
+/* A CONFIG frame (the container and its process) or an EXEC frame (a process only). */
+struct config {
   struct strs args, env, masked, readonly, sysctl;
   char *cwd, *hostname, *domainname;
   uid_t uid;
@@ -277,100 +292,134 @@ static struct {
   int ns_flags;
   struct vm_mount mounts[512];
   size_t nmounts;
-  uint8_t *payload; /* the CONFIG frame; mounts point into it */
-} cfg;
+  uint8_t *payload; /* the frame's records; mounts point into them */
+};
 
-static char *dup_string(const struct vm_record *r) {
-  const char *why;
-  if (vm_record_check_string(r, &why) < 0) die("config: %s", why);
-  char *s = malloc(r->len + 1);
-  if (!s) die("config: out of memory");
-  memcpy(s, r->value, r->len);
-  s[r->len] = 0;
-  return s;
+static struct config cfg; /* the container's */
+
+static void free_strs(struct strs *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+  free(s->v);
 }
 
-static void push(struct strs *s, char *v) {
-  char **nv = realloc(s->v, (s->n + 2) * sizeof *nv);
-  if (!nv) die("config: out of memory");
+static void free_config(struct config *c) {
+  free_strs(&c->args), free_strs(&c->env), free_strs(&c->masked), free_strs(&c->readonly);
+  free_strs(&c->sysctl);
+  free(c->cwd), free(c->hostname), free(c->domainname), free(c->payload);
+  memset(c, 0, sizeof *c);
+}
+
+static int push(struct strs *s, char *v) {
+  char **nv = v ? realloc(s->v, (s->n + 2) * sizeof *nv) : NULL;
+  if (!nv) {
+    free(v);
+    return -1;
+  }
   s->v = nv;
   s->v[s->n++] = v;
   s->v[s->n] = NULL;
+  return 0;
 }
 
-static uint32_t rec_u32(const struct vm_record *r) {
-  if (r->len != 4) die("config: record %u: expected 4 bytes", r->tag);
-  return vm_get_u32(r->value);
+/* Records of an EXEC frame: what a process is made of. */
+static bool exec_record(uint8_t tag) {
+  return tag == VM_C_ARG || tag == VM_C_ENV || tag == VM_C_CWD || tag == VM_C_UID ||
+         tag == VM_C_GID || tag == VM_C_GROUP || tag == VM_C_UMASK || tag == VM_C_RLIMIT ||
+         tag == VM_C_TERMINAL || tag == VM_C_NO_NEW_PRIVS;
 }
 
-static void parse_config(const struct vm_frame *f) {
-  cfg.payload = malloc(f->len ? f->len : 1);
-  if (!cfg.payload) die("config: out of memory");
-  memcpy(cfg.payload, f->payload, f->len);
+/* Parses the records of payload[0..len) into *c (which must be zeroed). Returns 0, or -1 with
+ * the reason in why[]. `exec`: only the records of a process are allowed. */
+static int parse_records(struct config *c, const uint8_t *payload, size_t len, bool exec, char *why,
+                         size_t whylen) {
+#define BAD(...) return snprintf(why, whylen, __VA_ARGS__), -1
+  c->payload = malloc(len ? len : 1);
+  if (!c->payload) BAD("out of memory");
+  memcpy(c->payload, payload, len);
   size_t pos = 0, count = 0;
   struct vm_record r;
-  const char *why;
+  const char *e;
   int got;
-  while ((got = vm_record_next(cfg.payload, f->len, &pos, &r, &why)) == 1) {
-    if (++count > VM_C_MAX_RECORDS) die("config: too many records");
+  while ((got = vm_record_next(c->payload, len, &pos, &r, &e)) == 1) {
+    if (++count > VM_C_MAX_RECORDS) BAD("too many records");
+    if (exec && !exec_record(r.tag)) BAD("record %u does not belong in an EXEC frame", r.tag);
+    bool str = r.tag == VM_C_ARG || r.tag == VM_C_ENV || r.tag == VM_C_MASKED ||
+               r.tag == VM_C_READONLY || r.tag == VM_C_CWD || r.tag == VM_C_HOSTNAME ||
+               r.tag == VM_C_DOMAINNAME;
+    char *sv = NULL;
+    if (str) {
+      if (vm_record_check_string(&r, &e) < 0) BAD("%s", e);
+      if (!(sv = malloc(r.len + 1))) BAD("out of memory");
+      memcpy(sv, r.value, r.len);
+      sv[r.len] = 0;
+    }
+    bool u32 = r.tag == VM_C_UID || r.tag == VM_C_GID || r.tag == VM_C_GROUP ||
+               r.tag == VM_C_UMASK || r.tag == VM_C_NAMESPACES;
+    if (u32 && r.len != 4) BAD("record %u: expected 4 bytes", r.tag);
+    uint32_t v = u32 ? vm_get_u32(r.value) : 0;
     switch (r.tag) {
-    case VM_C_ARG: push(&cfg.args, dup_string(&r)); break;
-    case VM_C_ENV: push(&cfg.env, dup_string(&r)); break;
-    case VM_C_MASKED: push(&cfg.masked, dup_string(&r)); break;
-    case VM_C_READONLY: push(&cfg.readonly, dup_string(&r)); break;
+    case VM_C_ARG: if (push(&c->args, sv) < 0) BAD("out of memory"); break;
+    case VM_C_ENV: if (push(&c->env, sv) < 0) BAD("out of memory"); break;
+    case VM_C_MASKED: if (push(&c->masked, sv) < 0) BAD("out of memory"); break;
+    case VM_C_READONLY: if (push(&c->readonly, sv) < 0) BAD("out of memory"); break;
     case VM_C_SYSCTL: {
       /* "key\0value": kept as "key=value" */
       const uint8_t *nul = memchr(r.value, 0, r.len);
-      if (!nul || memchr(nul + 1, 0, r.len - (size_t)(nul - r.value) - 1))
-        die("config: bad sysctl record");
-      char *s = malloc(r.len + 1);
-      if (!s) die("config: out of memory");
-      memcpy(s, r.value, r.len);
-      s[nul - r.value] = '=';
-      s[r.len] = 0;
-      push(&cfg.sysctl, s);
+      if (!nul || memchr(nul + 1, 0, r.len - (size_t)(nul - r.value) - 1)) BAD("bad sysctl record");
+      char *kv = malloc(r.len + 1);
+      if (!kv) BAD("out of memory");
+      memcpy(kv, r.value, r.len);
+      kv[nul - r.value] = '=';
+      kv[r.len] = 0;
+      if (push(&c->sysctl, kv) < 0) BAD("out of memory");
       break;
     }
-    case VM_C_CWD: cfg.cwd = dup_string(&r); break;
-    case VM_C_HOSTNAME: cfg.hostname = dup_string(&r); break;
-    case VM_C_DOMAINNAME: cfg.domainname = dup_string(&r); break;
-    case VM_C_UID: cfg.uid = rec_u32(&r); break;
-    case VM_C_GID: cfg.gid = rec_u32(&r); break;
+    case VM_C_CWD: free(c->cwd), c->cwd = sv; break;
+    case VM_C_HOSTNAME: free(c->hostname), c->hostname = sv; break;
+    case VM_C_DOMAINNAME: free(c->domainname), c->domainname = sv; break;
+    case VM_C_UID: c->uid = v; break;
+    case VM_C_GID: c->gid = v; break;
     case VM_C_GROUP:
-      if (cfg.ngroups == sizeof cfg.groups / sizeof *cfg.groups) die("config: too many groups");
-      cfg.groups[cfg.ngroups++] = rec_u32(&r);
+      if (c->ngroups == sizeof c->groups / sizeof *c->groups) BAD("too many groups");
+      c->groups[c->ngroups++] = v;
       break;
-    case VM_C_UMASK: cfg.has_umask = true, cfg.umask = rec_u32(&r) & 0777; break;
+    case VM_C_UMASK: c->has_umask = true, c->umask = v & 0777; break;
     case VM_C_RLIMIT:
-      if (r.len != 20 || cfg.nrlimits == RLIM_NLIMITS) die("config: bad rlimit record");
-      cfg.rlimits[cfg.nrlimits].res = (int)vm_get_u32(r.value);
-      cfg.rlimits[cfg.nrlimits].lim.rlim_cur = vm_get_u64(r.value + 4);
-      cfg.rlimits[cfg.nrlimits].lim.rlim_max = vm_get_u64(r.value + 12);
-      cfg.nrlimits++;
+      if (r.len != 20 || c->nrlimits == RLIM_NLIMITS) BAD("bad rlimit record");
+      c->rlimits[c->nrlimits].res = (int)vm_get_u32(r.value);
+      c->rlimits[c->nrlimits].lim.rlim_cur = vm_get_u64(r.value + 4);
+      c->rlimits[c->nrlimits].lim.rlim_max = vm_get_u64(r.value + 12);
+      c->nrlimits++;
       break;
     case VM_C_TERMINAL:
-      if (r.len != 4) die("config: bad terminal record");
-      cfg.terminal = true;
-      cfg.rows = (unsigned short)(r.value[0] | r.value[1] << 8);
-      cfg.cols = (unsigned short)(r.value[2] | r.value[3] << 8);
+      if (r.len != 4) BAD("bad terminal record");
+      c->terminal = true;
+      c->rows = (unsigned short)(r.value[0] | r.value[1] << 8);
+      c->cols = (unsigned short)(r.value[2] | r.value[3] << 8);
       break;
-    case VM_C_ROOT_RO: cfg.root_ro = true; break;
-    case VM_C_NO_NEW_PRIVS: cfg.nnp = true; break;
+    case VM_C_ROOT_RO: c->root_ro = true; break;
+    case VM_C_NO_NEW_PRIVS: c->nnp = true; break;
     case VM_C_NAMESPACES:
-      cfg.ns_flags = (int)(rec_u32(&r) & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-                                          CLONE_NEWCGROUP));
+      c->ns_flags = (int)(v & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP));
       break;
     case VM_C_MOUNT:
-      if (cfg.nmounts == sizeof cfg.mounts / sizeof *cfg.mounts) die("config: too many mounts");
-      if (vm_mount_decode(&r, &cfg.mounts[cfg.nmounts], &why) < 0) die("config: %s", why);
-      cfg.nmounts++;
+      if (c->nmounts == sizeof c->mounts / sizeof *c->mounts) BAD("too many mounts");
+      if (vm_mount_decode(&r, &c->mounts[c->nmounts], &e) < 0) BAD("%s", e);
+      c->nmounts++;
       break;
-    default: die("config: unknown record %u", r.tag);
+    default: BAD("unknown record %u", r.tag);
     }
   }
-  if (got < 0) die("config: %s", why);
-  if (!cfg.args.n) die("config: process.args is empty");
-  if (!cfg.cwd) cfg.cwd = strdup("/");
+  if (got < 0) BAD("%s", e);
+  if (!c->args.n) BAD("process.args is empty");
+  if (!c->cwd && !(c->cwd = strdup("/"))) BAD("out of memory");
+  return 0;
+#undef BAD
+}
+
+static void parse_config(const struct vm_frame *f) {
+  char why[256];
+  if (parse_records(&cfg, f->payload, f->len, false, why, sizeof why) < 0) die("config: %s", why);
 }
 
 /* ---- building the container (runs in the container's init, before exec) -------------- */
@@ -572,16 +621,16 @@ static void mask_paths(void) {
   }
 }
 
-static const char *env_get(const char *name) {
+static const char *env_get(const struct config *c, const char *name) {
   size_t n = strlen(name);
-  for (size_t i = 0; i < cfg.env.n; i++)
-    if (!strncmp(cfg.env.v[i], name, n) && cfg.env.v[i][n] == '=') return cfg.env.v[i] + n + 1;
+  for (size_t i = 0; i < c->env.n; i++)
+    if (!strncmp(c->env.v[i], name, n) && c->env.v[i][n] == '=') return c->env.v[i] + n + 1;
   return NULL;
 }
 
 /* HOME from /etc/passwd when env has none, as runc does. */
-static void add_home(void) {
-  if (env_get("HOME")) return;
+static void add_home(struct config *c) {
+  if (env_get(c, "HOME")) return;
   const char *home = "/";
   FILE *f = fopen("/etc/passwd", "re");
   char line[1024], *found = NULL;
@@ -589,7 +638,7 @@ static void add_home(void) {
     char *fields[7];
     int n = 0;
     for (char *p = line, *s; n < 7 && (s = strsep(&p, ":\n"));) fields[n++] = s;
-    if (n >= 6 && strtoul(fields[2], NULL, 10) == cfg.uid && fields[2][0]) {
+    if (n >= 6 && strtoul(fields[2], NULL, 10) == c->uid && fields[2][0]) {
       found = strdup(fields[5]);
       break;
     }
@@ -600,18 +649,18 @@ static void add_home(void) {
   char *kv = malloc(n);
   if (!kv) return;
   snprintf(kv, n, "HOME=%s", home);
-  push(&cfg.env, kv);
+  push(&c->env, kv);
 }
 
-static void find_executable(char *out, size_t n) {
-  const char *prog = cfg.args.v[0];
+static void find_executable(const struct config *c, char *out, size_t n) {
+  const char *prog = c->args.v[0];
   if (strchr(prog, '/')) {
     if (snprintf(out, n, "%s", prog) >= (int)n) child_fail("process.args[0]: name too long");
     if (access(out, X_OK) < 0)
       child_fail("executable `%s`: %s", prog, strerror(errno));
     return;
   }
-  const char *path = env_get("PATH");
+  const char *path = env_get(c, "PATH");
   if (!path) path = DEFAULT_PATH;
   char *copy = strdup(path), *p = copy, *dir;
   while (copy && (dir = strsep(&p, ":"))) {
@@ -625,17 +674,16 @@ static void find_executable(char *out, size_t n) {
 struct child_io {
   int in, out, err; /* the child's ends (pipes), or -1 */
   int tty;          /* the pty slave in terminal mode, or -1 */
-  int go;           /* agent -> child: one byte releases it */
+  int go;           /* agent -> child: one byte releases it (the container's process only) */
 };
 
-static void container_init(const struct child_io *io) __attribute__((noreturn));
-static void container_init(const struct child_io *io) {
-  /* The agent blocks SIGCHLD and ignores SIGPIPE; the program gets the defaults. */
+/* The child's defaults and stdio: the agent blocks SIGCHLD and ignores SIGPIPE, the program
+ * gets the defaults; stdio first, so that the program inherits it. */
+static void child_stdio(const struct child_io *io) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
-  /* stdio first, so that the program inherits it. */
   if (io->tty >= 0) {
     setsid();
     if (ioctl(io->tty, TIOCSCTTY, 0) < 0) child_fail("terminal: set controlling tty: %s", strerror(errno));
@@ -645,7 +693,28 @@ static void container_init(const struct child_io *io) {
     dup2(io->out, 1);
     dup2(io->err, 2);
   }
+}
 
+/* The process's own settings, inside the container's root: rlimits, HOME, groups, gid, uid,
+ * umask, cwd, no_new_privs; then the executable's path into exe[]. */
+static void set_up_process(struct config *c, char *exe, size_t n) {
+  for (size_t i = 0; i < c->nrlimits; i++)
+    if (setrlimit(c->rlimits[i].res, &c->rlimits[i].lim) < 0)
+      child_fail("rlimit %d: %s", c->rlimits[i].res, strerror(errno));
+  add_home(c);
+  if (setgroups(c->ngroups, c->groups) < 0) child_fail("setgroups: %s", strerror(errno));
+  if (setresgid(c->gid, c->gid, c->gid) < 0) child_fail("setgid %u: %s", c->gid, strerror(errno));
+  if (setresuid(c->uid, c->uid, c->uid) < 0) child_fail("setuid %u: %s", c->uid, strerror(errno));
+  umask(c->has_umask ? c->umask : 022);
+  if (chdir(c->cwd) < 0) child_fail("cwd `%s`: %s", c->cwd, strerror(errno));
+  if (c->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    child_fail("no_new_privs: %s", strerror(errno));
+  find_executable(c, exe, n);
+}
+
+static void container_init(const struct child_io *io) __attribute__((noreturn));
+static void container_init(const struct child_io *io) {
+  child_stdio(io);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     child_fail("make mounts private: %s", strerror(errno));
   mkdir("/newroot", 0755);
@@ -672,20 +741,8 @@ static void container_init(const struct child_io *io) {
   if (cfg.root_ro && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     child_fail("make the root read-only: %s", strerror(errno));
 
-  for (size_t i = 0; i < cfg.nrlimits; i++)
-    if (setrlimit(cfg.rlimits[i].res, &cfg.rlimits[i].lim) < 0)
-      child_fail("rlimit %d: %s", cfg.rlimits[i].res, strerror(errno));
-  add_home();
-  if (setgroups(cfg.ngroups, cfg.groups) < 0) child_fail("setgroups: %s", strerror(errno));
-  if (setresgid(cfg.gid, cfg.gid, cfg.gid) < 0) child_fail("setgid %u: %s", cfg.gid, strerror(errno));
-  if (setresuid(cfg.uid, cfg.uid, cfg.uid) < 0) child_fail("setuid %u: %s", cfg.uid, strerror(errno));
-  if (cfg.has_umask) umask(cfg.umask);
-  else umask(022);
-  if (chdir(cfg.cwd) < 0) child_fail("cwd `%s`: %s", cfg.cwd, strerror(errno));
-  if (cfg.nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    child_fail("no_new_privs: %s", strerror(errno));
   char exe[4096];
-  find_executable(exe, sizeof exe);
+  set_up_process(&cfg, exe, sizeof exe);
 
   /* 3. Ready: wait for the release (EOF: the agent is gone). */
   if (write_all(sync_fd, "R", 1) < 0) _exit(127);
@@ -696,20 +753,78 @@ static void container_init(const struct child_io *io) {
   child_fail("exec `%s`: %s", exe, strerror(errno));
 }
 
+/* E2. An exec's process: born in the container's pid namespace (the agent forked it there),
+ * it joins the container's other namespaces and root, sets itself up as the container's
+ * process was, and executes the program. `nsfd` are the container's namespaces (-1: the
+ * container shares the agent's), `rootfd` its root; `sync_fd` closes on exec, or carries
+ * "E<reason>". */
+static void exec_child(struct config *c, const struct child_io *io, const int nsfd[5], int rootfd)
+    __attribute__((noreturn));
+static void exec_child(struct config *c, const struct child_io *io, const int nsfd[5], int rootfd) {
+  child_stdio(io);
+  static const char *const names[5] = {"ipc", "uts", "net", "cgroup", "mnt"};
+  for (int i = 0; i < 5; i++)
+    if (nsfd[i] >= 0 && setns(nsfd[i], 0) < 0)
+      child_fail("join the container's %s namespace: %s", names[i], strerror(errno));
+  if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+    child_fail("enter the container's root: %s", strerror(errno));
+  char exe[4096];
+  set_up_process(c, exe, sizeof exe);
+  execve(exe, c->args.v, c->env.v);
+  child_fail("exec `%s`: %s", exe, strerror(errno));
+}
+
 /* ---- the relay ------------------------------------------------------------------------ */
 
-static struct {
+/* A process whose streams the agent relays: the container's (procs[0], id 0, the plain
+ * frames) or an exec's (id > 0, the EXEC_* frames). */
+struct proc {
+  bool used;
+  uint32_t id;
   pid_t pid;
-  int go;             /* write end: releases the child */
-  int sync;           /* read end of the child's reports */
-  int in;             /* stdin pipe or pty master; -1 once closed */
-  int out, err;       /* outputs; -1 once at EOF */
+  int go;           /* the container's process: write end that releases it */
+  int sync;         /* the container's process: read end of its reports */
+  int in;           /* stdin pipe or pty master; -1 once closed */
+  int out, err;     /* outputs; -1 once at EOF */
   bool tty;
   bool started, exited, stdin_eof;
-  int status;         /* shell-style */
-  uint8_t *pending;   /* stdin bytes not yet written */
+  int status;       /* shell-style */
+  int64_t exit_ms;  /* when it exited */
+  uint8_t *pending; /* stdin bytes not yet written */
   size_t npending;
-} w = {.pid = -1, .go = -1, .sync = -1, .in = -1, .out = -1, .err = -1};
+};
+
+static struct proc procs[1 + VM_MAX_EXECS];
+static struct proc *const w = &procs[0]; /* the container's process */
+static int self_pidns = -1;              /* the agent's own pid namespace, to come back to */
+
+static void proc_init(struct proc *p, uint32_t id) {
+  *p = (struct proc){.used = true, .id = id, .pid = -1, .go = -1, .sync = -1, .in = -1,
+                     .out = -1, .err = -1};
+}
+
+/* A frame about `p`: the plain type for the container's process, the EXEC_ type (with the id
+ * in front) for an exec. */
+static void send_proc(const struct proc *p, uint8_t plain, uint8_t exec, const void *data,
+                      uint32_t len) {
+  if (!p->id) {
+    send_frame(plain, data, len);
+    return;
+  }
+  uint8_t h[VM_FRAME_HEADER + 4];
+  vm_frame_header(h, exec, len + 4);
+  vm_put_u32(h + VM_FRAME_HEADER, p->id);
+  if (write_all(ctl, h, sizeof h) < 0 || (len && write_all(ctl, data, len) < 0)) {
+    msg("control port: write: %s", strerror(errno));
+    power_off();
+  }
+}
+
+static void send_proc_u32(const struct proc *p, uint8_t plain, uint8_t exec, uint32_t v) {
+  uint8_t b[4];
+  vm_put_u32(b, v);
+  send_proc(p, plain, exec, b, 4);
+}
 
 static int pipe_pair(int p[2], bool nonblock_parent_end, int parent_is_read) {
   if (pipe2(p, O_CLOEXEC) < 0) return -1;
@@ -720,30 +835,61 @@ static int pipe_pair(int p[2], bool nonblock_parent_end, int parent_is_read) {
   return 0;
 }
 
-/* 3. Forks the container's init and waits until it is ready. */
-static void prepare(void) {
-  struct child_io io = {.in = -1, .out = -1, .err = -1, .tty = -1};
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, go[2], sync[2];
-  int master = -1;
-  if (cfg.terminal) {
-    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
-      die("terminal: open a pty: %s", strerror(errno));
+/* stdio for a process of config `c`: a pty (master for us, slave for the child) or three
+ * pipes. Fills *io with the child's ends and p's in/out/err with ours. NULL, or the reason. */
+static const char *make_stdio(const struct config *c, struct proc *p, struct child_io *io,
+                              char *slave_name, size_t slave_len) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  *io = (struct child_io){.in = -1, .out = -1, .err = -1, .tty = -1, .go = -1};
+  if (c->terminal) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) {
+      if (master >= 0) close(master);
+      return "terminal: open a pty";
+    }
     char *name = ptsname(master);
-    if (name) snprintf(tty_name, sizeof tty_name, "%s", name);
-    io.tty = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-    if (io.tty < 0) die("terminal: open the pty slave: %s", strerror(errno));
-    if (cfg.rows && cfg.cols) {
-      struct winsize ws = {.ws_row = cfg.rows, .ws_col = cfg.cols};
+    if (name && slave_name) snprintf(slave_name, slave_len, "%s", name);
+    io->tty = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+    if (io->tty < 0) {
+      close(master);
+      return "terminal: open the pty slave";
+    }
+    if (c->rows && c->cols) {
+      struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
       ioctl(master, TIOCSWINSZ, &ws);
     }
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-  } else if (pipe_pair(in, true, 0) < 0 || pipe_pair(out, true, 1) < 0 ||
-             pipe_pair(err, true, 1) < 0) {
-    die("stdio pipes: %s", strerror(errno));
+    p->tty = true;
+    p->in = p->out = master;
+    return NULL;
   }
+  if (pipe_pair(in, true, 0) < 0 || pipe_pair(out, true, 1) < 0 || pipe_pair(err, true, 1) < 0) {
+    for (int i = 0; i < 2; i++) {
+      if (in[i] >= 0) close(in[i]);
+      if (out[i] >= 0) close(out[i]);
+      if (err[i] >= 0) close(err[i]);
+    }
+    return "stdio pipes";
+  }
+  io->in = in[0], io->out = out[1], io->err = err[1];
+  p->in = in[1], p->out = out[0], p->err = err[0];
+  return NULL;
+}
+
+static void close_child_ends(const struct child_io *io) {
+  if (io->tty >= 0) close(io->tty);
+  if (io->in >= 0) close(io->in), close(io->out), close(io->err);
+}
+
+/* 3. Forks the container's init and waits until it is ready. */
+static void prepare(void) {
+  proc_init(w, 0);
+  struct child_io io;
+  int go[2], sync[2];
+  const char *bad = make_stdio(&cfg, w, &io, tty_name, sizeof tty_name);
+  if (bad) die("%s: %s", bad, strerror(errno));
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
-  io.in = in[0], io.out = out[1], io.err = err[1], io.go = go[0];
+  io.go = go[0];
 
   int flags = CLONE_NEWNS | CLONE_NEWPID | cfg.ns_flags;
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -753,44 +899,44 @@ static void prepare(void) {
     sync_fd = sync[1];
     close(sync[0]);
     close(go[1]);
-    if (master >= 0) close(master);
-    if (in[1] >= 0) close(in[1]), close(out[0]), close(err[0]);
+    if (w->in >= 0) close(w->in);
+    if (!w->tty) close(w->out), close(w->err);
     container_init(&io);
   }
   close(sync[1]);
   close(go[0]);
-  if (io.tty >= 0) close(io.tty);
-  if (in[0] >= 0) close(in[0]), close(out[1]), close(err[1]);
-  w.pid = pid;
-  w.go = go[1];
-  w.sync = sync[0];
-  w.tty = cfg.terminal;
-  w.in = master >= 0 ? master : in[1];
-  w.out = master >= 0 ? master : out[0];
-  w.err = master >= 0 ? -1 : err[0];
+  close_child_ends(&io);
+  w->pid = pid;
+  w->go = go[1];
+  w->sync = sync[0];
 
   char buf[VM_TEXT_MAX + 1];
   ssize_t n;
-  while ((n = read(w.sync, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+  while ((n = read(w->sync, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
   }
   if (n <= 0) die("the container process died during setup");
   buf[n] = 0;
   if (buf[0] != 'R') die("%s", buf + 1);
+  /* Keep the container's mount namespace: when its process exits, its mounts (the 9p root,
+   * /proc, ...) are not torn down on the way to EXIT (~20 ms under TCG); the VM goes soon. */
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/mnt", pid);
+  if (open(path, O_RDONLY | O_CLOEXEC) < 0) msg("hold the container's mounts: %s", strerror(errno));
 }
 
 /* 4./5. Releases the program and reports whether it was executed. */
 static void run(void) {
-  if (w.started) return;
-  w.started = true;
-  if (write_all(w.go, "g", 1) < 0) die("start: the container process is gone");
-  close(w.go);
-  w.go = -1;
+  if (w->started) return;
+  w->started = true;
+  if (write_all(w->go, "g", 1) < 0) die("start: the container process is gone");
+  close(w->go);
+  w->go = -1;
   char buf[VM_TEXT_MAX + 1];
   ssize_t n;
-  while ((n = read(w.sync, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+  while ((n = read(w->sync, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
   }
-  close(w.sync);
-  w.sync = -1;
+  close(w->sync);
+  w->sync = -1;
   if (n > 0) {
     buf[n] = 0;
     die("%s", buf[0] == 'E' ? buf + 1 : buf);
@@ -798,90 +944,241 @@ static void run(void) {
   send_frame(VM_STARTED, NULL, 0);
 }
 
-static void close_stdin(void) {
-  if (w.in >= 0 && !w.tty) close(w.in);
-  if (!w.tty) w.in = -1;
-  free(w.pending);
-  w.pending = NULL;
-  w.npending = 0;
+static struct proc *find_exec(uint32_t id) {
+  for (size_t i = 1; i < sizeof procs / sizeof *procs; i++)
+    if (procs[i].used && procs[i].id == id) return &procs[i];
+  return NULL;
+}
+
+static void exec_fail(uint32_t id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exec_fail(uint32_t id, const char *fmt, ...) {
+  char buf[VM_TEXT_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
+  struct proc tmp = {.id = id};
+  send_proc(&tmp, 0, VM_EXEC_ERROR, buf, (uint32_t)n);
+}
+
+static void proc_release(struct proc *p) {
+  if (p->in >= 0) close(p->in);
+  if (p->out >= 0 && p->out != p->in) close(p->out);
+  if (p->err >= 0) close(p->err);
+  free(p->pending);
+  p->used = false;
+}
+
+/* E1./E2. Starts an exec: its process is forked into the container's pid namespace, joins the
+ * container's other namespaces and root, and executes the program; EXEC_STARTED once it did,
+ * EXEC_ERROR (with the child's reason) if it could not. */
+static void start_exec(const struct vm_frame *f) {
+  static struct config ec; /* reset for every exec */
+  uint32_t id = vm_get_u32(f->payload);
+  if (!id) die("control port: EXEC with id 0");
+  if (find_exec(id)) {
+    exec_fail(id, "exec id %u is in use", id);
+    return;
+  }
+  if (w->exited) {
+    exec_fail(id, "the container's process has exited");
+    return;
+  }
+  struct proc *p = NULL;
+  for (size_t i = 1; i < sizeof procs / sizeof *procs && !p; i++)
+    if (!procs[i].used) p = &procs[i];
+  if (!p) {
+    exec_fail(id, "more than %u execs at once", VM_MAX_EXECS);
+    return;
+  }
+  char why[256];
+  free_config(&ec);
+  if (parse_records(&ec, f->payload + 4, f->len - 4, true, why, sizeof why) < 0) {
+    exec_fail(id, "exec config: %s", why);
+    free_config(&ec);
+    return;
+  }
+  proc_init(p, id);
+  struct child_io io;
+  const char *bad = make_stdio(&ec, p, &io, NULL, 0);
+  if (bad) {
+    exec_fail(id, "%s: %s", bad, strerror(errno));
+    p->used = false;
+    free_config(&ec);
+    return;
+  }
+  /* The container's namespaces, as its process has them. */
+  static const char *const names[5] = {"ipc", "uts", "net", "cgroup", "mnt"};
+  static const int flags[5] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWCGROUP,
+                               CLONE_NEWNS};
+  int nsfd[5], sync[2] = {-1, -1}, rootfd, pidns;
+  char path[64];
+  for (int i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", w->pid, names[i]);
+    nsfd[i] = (cfg.ns_flags | CLONE_NEWNS) & flags[i] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  }
+  snprintf(path, sizeof path, "/proc/%d/root", w->pid);
+  rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  snprintf(path, sizeof path, "/proc/%d/ns/pid", w->pid);
+  pidns = open(path, O_RDONLY | O_CLOEXEC);
+  pid_t pid = -1;
+  int e = 0;
+  if (rootfd < 0 || pidns < 0 || nsfd[4] < 0 || pipe2(sync, O_CLOEXEC) < 0) {
+    e = errno;
+  } else if (setns(pidns, CLONE_NEWPID) < 0) {
+    e = errno;
+  } else {
+    /* Born in the container's pid namespace, as the agent's child (so we reap it). */
+    pid = fork();
+    e = errno;
+    if (pid == 0) { /* everything else it holds is close-on-exec */
+      close(ctl);
+      sync_fd = sync[1];
+      close(sync[0]);
+      exec_child(&ec, &io, nsfd, rootfd);
+    }
+    if (setns(self_pidns, CLONE_NEWPID) < 0) die("return to the agent's pid namespace: %s", strerror(errno));
+  }
+  for (int i = 0; i < 5; i++)
+    if (nsfd[i] >= 0) close(nsfd[i]);
+  if (rootfd >= 0) close(rootfd);
+  if (pidns >= 0) close(pidns);
+  if (sync[1] >= 0) close(sync[1]);
+  close_child_ends(&io);
+  free_config(&ec);
+  if (pid < 0) {
+    if (sync[0] >= 0) close(sync[0]);
+    proc_release(p);
+    exec_fail(id, "enter the container: %s", strerror(e));
+    return;
+  }
+  p->pid = pid;
+  char buf[VM_TEXT_MAX + 1];
+  ssize_t n;
+  while ((n = read(sync[0], buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+  }
+  close(sync[0]);
+  if (n > 0) { /* it failed before exec (and exits 127: reap() collects it) */
+    buf[n] = 0;
+    exec_fail(id, "%s", buf[0] == 'E' ? buf + 1 : buf);
+    p->pid = -1;
+    proc_release(p);
+    return;
+  }
+  p->started = true;
+  send_proc(p, 0, VM_EXEC_STARTED, NULL, 0);
+}
+
+static void close_stdin(struct proc *p) {
+  if (p->in >= 0 && !p->tty) close(p->in);
+  if (!p->tty) p->in = -1;
+  free(p->pending);
+  p->pending = NULL;
+  p->npending = 0;
 }
 
 /* Writes what stdin has pending; credits the host for every byte consumed or dropped. */
-static void flush_stdin(void) {
+static void flush_stdin(struct proc *p) {
   size_t done = 0;
-  while (done < w.npending && w.in >= 0) {
-    ssize_t n = write(w.in, w.pending + done, w.npending - done);
+  while (done < p->npending && p->in >= 0) {
+    ssize_t n = write(p->in, p->pending + done, p->npending - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) { /* the reader is gone: drop it all */
-      done = w.npending;
-      if (!w.tty) close_stdin();
+      done = p->npending;
+      if (!p->tty) close_stdin(p);
       break;
     }
     done += (size_t)n;
   }
   if (!done) return;
-  if (w.pending) {
-    memmove(w.pending, w.pending + done, w.npending - done);
-    w.npending -= done;
+  if (p->pending) {
+    memmove(p->pending, p->pending + done, p->npending - done);
+    p->npending -= done;
   }
-  send_u32(VM_STDIN_CREDIT, (uint32_t)done);
-  if (w.stdin_eof && !w.npending) close_stdin();
+  send_proc_u32(p, VM_STDIN_CREDIT, VM_EXEC_CREDIT, (uint32_t)done);
+  if (p->stdin_eof && !p->npending) close_stdin(p);
+}
+
+static void on_stdin(struct proc *p, const uint8_t *data, uint32_t len) {
+  if (len == 0) {
+    p->stdin_eof = true;
+    if (!p->npending) close_stdin(p);
+    return;
+  }
+  if (p->in < 0 || p->stdin_eof) { /* nobody reads: drop it, credit it */
+    send_proc_u32(p, VM_STDIN_CREDIT, VM_EXEC_CREDIT, len);
+    return;
+  }
+  if (p->npending + len > VM_STDIN_WINDOW) die("control port: stdin over its window");
+  uint8_t *np = realloc(p->pending, p->npending + len);
+  if (!np) die("stdin: out of memory");
+  p->pending = np;
+  memcpy(p->pending + p->npending, data, len);
+  p->npending += len;
+  flush_stdin(p);
+}
+
+static void set_winsize(struct proc *p, const uint8_t *b) {
+  if (!p->tty || p->in < 0) return;
+  struct winsize ws = {.ws_row = (unsigned short)(b[0] | b[1] << 8),
+                       .ws_col = (unsigned short)(b[2] | b[3] << 8)};
+  ioctl(p->in, TIOCSWINSZ, &ws);
 }
 
 static void on_frame(const struct vm_frame *f) {
+  struct proc *p = NULL;
+  if (f->type == VM_EXEC_STDIN || f->type == VM_EXEC_SIGNAL || f->type == VM_EXEC_WINSIZE) {
+    /* An exec that is gone already: what comes for it is dropped (stdin credited). */
+    if (!(p = find_exec(vm_get_u32(f->payload)))) {
+      if (f->type == VM_EXEC_STDIN && f->len > 4) {
+        struct proc gone = {.id = vm_get_u32(f->payload)};
+        send_proc_u32(&gone, 0, VM_EXEC_CREDIT, f->len - 4);
+      }
+      return;
+    }
+  }
   switch (f->type) {
   case VM_RUN: run(); break;
-  case VM_STDIN:
-    if (f->len == 0) {
-      w.stdin_eof = true;
-      if (!w.npending) close_stdin();
-      break;
-    }
-    if (w.in < 0 || w.stdin_eof) { /* nobody reads: drop it, credit it */
-      send_u32(VM_STDIN_CREDIT, f->len);
-      break;
-    }
-    if (w.npending + f->len > VM_STDIN_WINDOW) die("control port: stdin over its window");
-    uint8_t *np = realloc(w.pending, w.npending + f->len);
-    if (!np) die("stdin: out of memory");
-    w.pending = np;
-    memcpy(w.pending + w.npending, f->payload, f->len);
-    w.npending += f->len;
-    flush_stdin();
-    break;
+  case VM_STDIN: on_stdin(w, f->payload, f->len); break;
   case VM_SIGNAL: {
     int sig = (int)vm_get_u32(f->payload);
-    if (sig <= 0 || sig >= NSIG || w.exited) break;
+    if (sig <= 0 || sig >= NSIG || w->exited) break;
     if (f->payload[4]) kill(-1, sig); /* everything but us: the container is all there is */
-    if (w.pid > 0) kill(w.pid, sig);
+    if (w->pid > 0) kill(w->pid, sig);
     break;
   }
-  case VM_WINSIZE:
-    if (w.tty && w.in >= 0) {
-      struct winsize ws = {.ws_row = (unsigned short)(f->payload[0] | f->payload[1] << 8),
-                           .ws_col = (unsigned short)(f->payload[2] | f->payload[3] << 8)};
-      ioctl(w.in, TIOCSWINSZ, &ws);
-    }
-    break;
+  case VM_WINSIZE: set_winsize(w, f->payload); break;
   case VM_ACK: break;
+  case VM_EXEC: start_exec(f); break;
+  case VM_EXEC_STDIN: on_stdin(p, f->payload + 4, f->len - 4); break;
+  case VM_EXEC_SIGNAL: {
+    int sig = (int)vm_get_u32(f->payload + 4);
+    if (sig > 0 && sig < NSIG && !p->exited && p->pid > 0) kill(p->pid, sig);
+    break;
+  }
+  case VM_EXEC_WINSIZE: set_winsize(p, f->payload + 4); break;
   default: die("control port: unexpected frame 0x%02x", f->type);
   }
 }
 
 /* Reads what an output has; sends it, or its EOF (an empty frame) and closes it. */
-static void pump_output(int *fd, uint8_t type) {
+static void pump_output(struct proc *p, bool is_err) {
   static uint8_t buf[VM_DATA_MAX];
+  int *fd = is_err ? &p->err : &p->out;
+  uint8_t plain = is_err ? VM_STDERR : VM_STDOUT, exec = is_err ? VM_EXEC_STDERR : VM_EXEC_STDOUT;
   ssize_t n = read(*fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n > 0) {
-    send_frame(type, buf, (uint32_t)n);
+    send_proc(p, plain, exec, buf, (uint32_t)n);
     return;
   }
   /* EOF, or EIO from a pty master whose slaves are all closed. */
-  send_frame(type, NULL, 0);
+  send_proc(p, plain, exec, NULL, 0);
   close(*fd);
-  if (w.tty) w.in = -1; /* the pty master was both */
+  if (p->tty) p->in = -1; /* the pty master was both */
   *fd = -1;
 }
 
@@ -889,43 +1186,110 @@ static void reap(void) {
   int status;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    if (pid != w.pid) continue;
-    w.exited = true;
-    w.status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    for (size_t i = 0; i < sizeof procs / sizeof *procs; i++) {
+      struct proc *p = &procs[i];
+      if (!p->used || p->pid != pid) continue;
+      p->exited = true;
+      p->exit_ms = now_ms();
+      p->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
   }
+}
+
+/* What an output holds now, then its EOF. For an exec that exited some time ago: children it
+ * left behind may hold its outputs open, and must not keep it from ending (as with runc). */
+static void drain_output(struct proc *p, bool is_err) {
+  static uint8_t buf[VM_DATA_MAX];
+  int *fd = is_err ? &p->err : &p->out;
+  uint8_t t = is_err ? VM_EXEC_STDERR : VM_EXEC_STDOUT;
+  while (*fd >= 0) {
+    ssize_t n = read(*fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0) {
+      send_proc(p, 0, t, buf, (uint32_t)n);
+      continue;
+    }
+    send_proc(p, 0, t, NULL, 0);
+    close(*fd);
+    if (p->tty) p->in = -1; /* the pty master was both */
+    *fd = -1;
+  }
+}
+
+#define EXEC_LINGER_MS 200 /* how long an exited exec's outputs may stay open */
+
+/* E4. Execs that exited are reported and forgotten, once what they wrote was sent. Returns
+ * how many remain. */
+static size_t finish_execs(void) {
+  size_t left = 0;
+  for (size_t i = 1; i < sizeof procs / sizeof *procs; i++) {
+    struct proc *p = &procs[i];
+    if (!p->used) continue;
+    if (p->exited && now_ms() - p->exit_ms >= EXEC_LINGER_MS) {
+      drain_output(p, false);
+      drain_output(p, true);
+    }
+    if (p->exited && p->out < 0 && p->err < 0) {
+      send_proc_u32(p, 0, VM_EXEC_EXIT, (uint32_t)p->status);
+      proc_release(p);
+      continue;
+    }
+    left++;
+  }
+  return left;
 }
 
 static void relay(int sigfd) {
   int64_t last_beat = now_ms();
   for (;;) {
-    if (w.exited && w.out < 0 && w.err < 0) break;
-    struct pollfd p[5];
-    int n = 0, i_ctl = n++, i_sig = n++, i_out = -1, i_err = -1, i_in = -1;
-    p[i_ctl] = (struct pollfd){.fd = ctl, .events = POLLIN};
-    p[i_sig] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-    /* Outputs flow once the program runs (or died before it did: then they reach EOF). */
-    bool live = w.started || w.exited;
-    if (w.out >= 0 && live) p[i_out = n++] = (struct pollfd){.fd = w.out, .events = POLLIN};
-    if (w.err >= 0 && live) p[i_err = n++] = (struct pollfd){.fd = w.err, .events = POLLIN};
-    if (w.npending && w.in >= 0) p[i_in = n++] = (struct pollfd){.fd = w.in, .events = POLLOUT};
+    size_t execs = finish_execs();
+    if (w->exited && w->out < 0 && w->err < 0 && !execs) break;
+    struct pollfd pf[2 + 3 * (1 + VM_MAX_EXECS)];
+    struct {
+      struct proc *p;
+      int what; /* 0 out, 1 err, 2 in */
+    } owner[3 * (1 + VM_MAX_EXECS)];
+    int n = 0, i_ctl = n++, i_sig = n++;
+    pf[i_ctl] = (struct pollfd){.fd = ctl, .events = POLLIN};
+    pf[i_sig] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+    for (size_t i = 0; i < sizeof procs / sizeof *procs; i++) {
+      struct proc *p = &procs[i];
+      if (!p->used) continue;
+      /* Outputs flow once the program runs (or died before it did: then they reach EOF). */
+      bool live = p->started || p->exited;
+      int fds[3] = {live ? p->out : -1, live ? p->err : -1, p->npending ? p->in : -1};
+      for (int k = 0; k < 3; k++) {
+        if (fds[k] < 0) continue;
+        owner[n - 2].p = p, owner[n - 2].what = k;
+        pf[n++] = (struct pollfd){.fd = fds[k], .events = k == 2 ? POLLOUT : POLLIN};
+      }
+    }
     int wait = (int)(last_beat + VM_HEARTBEAT_MS - now_ms());
-    int r = poll(p, (nfds_t)n, wait < 0 ? 0 : wait);
+    for (size_t i = 1; i < sizeof procs / sizeof *procs; i++)
+      if (procs[i].used && procs[i].exited && EXEC_LINGER_MS < wait) wait = EXEC_LINGER_MS;
+    int r = poll(pf, (nfds_t)n, wait < 0 ? 0 : wait);
     if (r < 0 && errno != EINTR) die("poll: %s", strerror(errno));
     if (now_ms() - last_beat >= VM_HEARTBEAT_MS) {
       send_frame(VM_HEARTBEAT, NULL, 0);
       last_beat = now_ms();
     }
     if (r <= 0) continue;
-    if (p[i_sig].revents) {
+    if (pf[i_sig].revents) {
       struct signalfd_siginfo si;
       while (read(sigfd, &si, sizeof si) > 0) {
       }
       reap();
     }
-    if (i_out >= 0 && p[i_out].revents) pump_output(&w.out, VM_STDOUT);
-    if (i_err >= 0 && p[i_err].revents) pump_output(&w.err, VM_STDERR);
-    if (i_in >= 0 && p[i_in].revents) flush_stdin();
-    if (p[i_ctl].revents) {
+    for (int i = 2; i < n; i++) {
+      if (!pf[i].revents) continue;
+      struct proc *p = owner[i - 2].p;
+      int what = owner[i - 2].what;
+      /* A pty master is both: it may have been closed by the other entry's EOF. */
+      if (what == 0 && p->out == pf[i].fd) pump_output(p, false);
+      else if (what == 1 && p->err == pf[i].fd) pump_output(p, true);
+      else if (what == 2 && p->in == pf[i].fd) flush_stdin(p);
+    }
+    if (pf[i_ctl].revents) {
       if (ctl_fill() < 0) {
         msg("control port closed by the host");
         power_off();
@@ -936,10 +1300,14 @@ static void relay(int sigfd) {
   }
 }
 
-int main(void) {
-  /* The kernel starts us with the console as stdio and everything default. */
+int main(int argc, char **argv) {
+  /* The kernel starts us with the console as stdio and everything default. `isola_poweroff` on
+   * the kernel command line (the kernel passes it to init as an argument) powers off at once:
+   * the benchmark's floor, the same kernel and initramfs booted and stopped (bench/vm). */
+  if (argc > 1 && !strcmp(argv[1], "isola_poweroff")) power_off();
   boot_mounts();
   load_modules();
+  loopback_up();
   if ((ctl = open_port()) < 0) {
     msg("no virtio port named `%s`", VM_PORT_NAME);
     power_off();
@@ -973,13 +1341,16 @@ int main(void) {
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sigfd < 0) die("signalfd: %s", strerror(errno));
 
+  self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  if (self_pidns < 0) die("open the agent's pid namespace: %s", strerror(errno));
+
   /* 3. */
   prepare();
   send_frame(VM_READY, NULL, 0);
   /* 4.-6. */
   relay(sigfd);
   /* 7. */
-  send_u32(VM_EXIT, (uint32_t)w.status);
+  send_u32(VM_EXIT, (uint32_t)w->status);
   /* 8. */
   int64_t end = now_ms() + 10000;
   while (now_ms() < end && ctl_wait(&f, (int)(end - now_ms())) == 1 && f.type != VM_ACK) {

@@ -1,6 +1,6 @@
 /* Build-time tool: rewrites the guest's vmlinux so that QEMU maps and copies less of it.
  *
- *   elfpack [--drop SECTION]... IN OUT
+ *   elfpack [--empty-btf] IN OUT
  *
  * QEMU's ELF loader (PVH boot) mmaps the whole file and copies every PT_LOAD's file bytes
  * into guest RAM, so each file page of a segment ends up resident twice: in QEMU's mapping of
@@ -13,9 +13,8 @@
  * QEMU computes the same image bounds. Section headers are dropped (QEMU only reads them for
  * symbols, and this vmlinux has none); PT_NOTE is kept (the PVH entry point is a note).
  *
- * --drop SECTION leaves out the whole pages of a section as if they were zero (the guest finds
- * zeros there). scripts/vm-image.sh drops .BTF (4 MiB of type information only BPF tooling
- * reads; see docs/vm.md for what that costs and saves).
+ * --empty-btf also empties .BTF (4 MiB of type information only BPF tooling reads; see
+ * empty_btf() and docs/vm.md), whose pages then are zero and left out too.
  *
  * The input is hostile only in the sense of "not what we expect": anything but a 64-bit
  * little-endian x86-64 executable with sane program headers is refused, and every read is
@@ -53,48 +52,43 @@ static int fail(const char *what) {
   return 1;
 }
 
-/* File ranges whose whole pages are treated as zero (--drop). */
-#define MAX_DROPS 8
-static struct {
-  uint64_t off, len;
-} drops[MAX_DROPS];
-static size_t ndrops;
-
 static bool page_is_zero(uint64_t off, uint64_t len) {
   static const uint8_t zero[PAGE];
-  for (size_t i = 0; i < ndrops; i++)
-    if (off >= drops[i].off && off + len <= drops[i].off + drops[i].len) return true;
   return memcmp(in + off, zero, len) == 0;
 }
 
-/* Records the file range of section `name` (whole pages only: pages it shares with its
- * neighbours stay). */
-static int drop_section(const Elf64_Ehdr *eh, const char *name) {
+/* --empty-btf: the section .BTF becomes a valid BTF blob of the same size that describes no
+ * types (a header, then a string section of NUL bytes), so that its pages are zero and left
+ * out. The kernel still parses it at boot (kfunc registration) and finds nothing to complain
+ * about; BPF programs that need the kernel's types cannot be loaded in the guest. */
+static int empty_btf(uint8_t *data, const Elf64_Ehdr *eh) {
   if (eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > in_size ||
       (in_size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum || eh->e_shstrndx >= eh->e_shnum)
-    return fail("--drop: bad section header table");
+    return fail("--empty-btf: bad section header table");
   Elf64_Shdr strtab;
-  memcpy(&strtab, in + eh->e_shoff + eh->e_shstrndx * sizeof strtab, sizeof strtab);
+  memcpy(&strtab, data + eh->e_shoff + eh->e_shstrndx * sizeof strtab, sizeof strtab);
   if (strtab.sh_offset > in_size || strtab.sh_size > in_size - strtab.sh_offset)
-    return fail("--drop: bad section name table");
+    return fail("--empty-btf: bad section name table");
   for (unsigned i = 0; i < eh->e_shnum; i++) {
     Elf64_Shdr sh;
-    memcpy(&sh, in + eh->e_shoff + i * sizeof sh, sizeof sh);
+    memcpy(&sh, data + eh->e_shoff + i * sizeof sh, sizeof sh);
     if (sh.sh_name >= strtab.sh_size) continue;
-    const char *n = (const char *)in + strtab.sh_offset + sh.sh_name;
+    const char *n = (const char *)data + strtab.sh_offset + sh.sh_name;
     size_t max = strtab.sh_size - sh.sh_name;
-    if (strnlen(n, max) == max || strcmp(n, name)) continue;
-    if (sh.sh_type == SHT_NOBITS || sh.sh_offset > in_size || sh.sh_size > in_size - sh.sh_offset)
-      return fail("--drop: the section has no file data");
-    uint64_t from = (sh.sh_offset + PAGE - 1) / PAGE * PAGE, to = (sh.sh_offset + sh.sh_size) / PAGE * PAGE;
-    if (ndrops == MAX_DROPS) return fail("--drop: too many sections");
-    drops[ndrops].off = from;
-    drops[ndrops].len = to > from ? to - from : 0;
-    ndrops++;
+    if (strnlen(n, max) == max || strcmp(n, ".BTF")) continue;
+    if (sh.sh_type == SHT_NOBITS || sh.sh_offset > in_size || sh.sh_size > in_size - sh.sh_offset ||
+        sh.sh_size < 32 || sh.sh_size > UINT32_MAX)
+      return fail("--empty-btf: .BTF has no usable file data");
+    /* struct btf_header: u16 magic, u8 version, u8 flags, u32 hdr_len, type_off, type_len,
+     * str_off, str_len (little-endian). */
+    uint8_t *p = data + sh.sh_offset;
+    memset(p, 0, sh.sh_size);
+    uint32_t hdr[6] = {0x0001eb9fu /* magic 0xeb9f, version 1, flags 0 */, 24, 0, 0, 0,
+                       (uint32_t)sh.sh_size - 24};
+    memcpy(p, hdr, sizeof hdr);
     return 0;
   }
-  fprintf(stderr, "elfpack: --drop: no section `%s`\n", name);
-  return 1;
+  return fail("--empty-btf: no section .BTF");
 }
 
 static int write_all(int fd, const void *buf, size_t len) {
@@ -127,15 +121,11 @@ static int add_run(struct run *runs, size_t *n, const Elf64_Phdr *ph, uint64_t a
 }
 
 int main(int argc, char **argv) {
-  const char *want_drop[MAX_DROPS];
-  size_t nwant = 0;
   int a = 1;
-  while (a + 1 < argc && !strcmp(argv[a], "--drop") && nwant < MAX_DROPS) {
-    want_drop[nwant++] = argv[a + 1];
-    a += 2;
-  }
+  bool want_empty_btf = a < argc && !strcmp(argv[a], "--empty-btf");
+  if (want_empty_btf) a++;
   if (argc - a != 2) {
-    fprintf(stderr, "usage: %s [--drop SECTION]... IN-vmlinux OUT-vmlinux\n", argv[0]);
+    fprintf(stderr, "usage: %s [--empty-btf] IN-vmlinux OUT-vmlinux\n", argv[0]);
     return 2;
   }
   const char *in_path = argv[a], *out_path = argv[a + 1];
@@ -147,9 +137,11 @@ int main(int argc, char **argv) {
   }
   in_size = (size_t)st.st_size;
   if (in_size < sizeof(Elf64_Ehdr)) return fail("input too small for an ELF header");
-  in = mmap(NULL, in_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  /* Private and writable: --empty-btf edits the copy, never the file. */
+  uint8_t *data = mmap(NULL, in_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   close(fd);
-  if (in == MAP_FAILED) {
+  in = data;
+  if (data == MAP_FAILED) {
     perror("mmap");
     return 1;
   }
@@ -161,8 +153,7 @@ int main(int argc, char **argv) {
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > MAX_IN_PHDRS ||
       eh.e_phoff > in_size || (in_size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
     return fail("bad program header table");
-  for (size_t i = 0; i < nwant; i++)
-    if (drop_section(&eh, want_drop[i])) return 1;
+  if (want_empty_btf && empty_btf(data, &eh)) return 1;
 
   static struct run runs[MAX_OUT_PHDRS];
   size_t nruns = 0;

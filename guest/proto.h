@@ -18,9 +18,22 @@
  *   6. both:  STDIN (host, within the guest's credit) / STDIN_CREDIT (guest, as the program
  *             reads), STDOUT / STDERR (guest; an empty one is EOF), SIGNAL and WINSIZE (host).
  *   7. guest: EXIT with the status (0-255, 128+N after signal N) after both outputs reached EOF.
- *   8. host:  ACK; the guest powers off. (The ack makes sure nothing queued is lost: power-off
- *             drops whatever the port still holds.)
+ *   8. host:  ACK, and stops QEMU: everything the guest had to say came before EXIT. (A guest
+ *             that gets the ACK powers off; the ack makes sure nothing queued is lost, as
+ *             power-off drops whatever the port still holds.)
  * SIGNAL is valid at any point after 2 (a created container can be killed).
+ *
+ * `isola exec` adds processes to a prepared container, each with its own streams, named by
+ * an id the host picks (1, 2, ...; never reused within a VM):
+ *   E1. host:  EXEC (id, then the process as CONFIG records: args, env, cwd, user, umask,
+ *              rlimits, terminal, noNewPrivileges), valid from READY until EXIT.
+ *   E2. guest: EXEC_STARTED once it was executed in the container's namespaces, or
+ *              EXEC_ERROR with the reason (the VM goes on).
+ *   E3. both:  EXEC_STDIN (host, within the guest's credit) / EXEC_CREDIT, EXEC_STDOUT /
+ *              EXEC_STDERR (guest; empty = EOF), EXEC_SIGNAL and EXEC_WINSIZE (host).
+ *   E4. guest: EXEC_EXIT with its status after both its outputs reached EOF.
+ * When the container's process exits, the kernel kills the rest of its pid namespace; the
+ * guest sends EXEC_EXIT for every exec still there before step 7's EXIT.
  */
 #ifndef ISOLA_VM_PROTO_H
 #define ISOLA_VM_PROTO_H
@@ -28,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VM_PROTO_VERSION 1
+#define VM_PROTO_VERSION 2
 #define VM_PORT_NAME "isola.ctl"
 #define VM_FRAME_HEADER 5
 #define VM_MAX_PAYLOAD (1u << 20) /* the largest frame of any type (CONFIG) */
@@ -36,6 +49,7 @@
 #define VM_STDIN_WINDOW (256u << 10) /* stdin bytes the host may have in flight */
 #define VM_TEXT_MAX 4096u         /* ERROR text */
 #define VM_HEARTBEAT_MS 2000
+#define VM_MAX_EXECS 16u          /* execs running at once in one VM */
 
 enum vm_frame_type {
   /* host -> guest */
@@ -45,6 +59,10 @@ enum vm_frame_type {
   VM_SIGNAL = 0x04,  /* u32 signal, u8 all */
   VM_WINSIZE = 0x05, /* u16 rows, u16 cols */
   VM_ACK = 0x06,
+  VM_EXEC = 0x07,         /* u32 id, then CONFIG records */
+  VM_EXEC_STDIN = 0x08,   /* u32 id, data; no data = EOF */
+  VM_EXEC_SIGNAL = 0x09,  /* u32 id, u32 signal */
+  VM_EXEC_WINSIZE = 0x0a, /* u32 id, u16 rows, u16 cols */
   /* guest -> host */
   VM_HELLO = 0x81,        /* u32 version, then the kernel release (text) */
   VM_READY = 0x82,
@@ -55,6 +73,12 @@ enum vm_frame_type {
   VM_EXIT = 0x87,         /* u32 status as a shell reports it */
   VM_ERROR = 0x88,        /* text */
   VM_HEARTBEAT = 0x89,
+  VM_EXEC_STARTED = 0x8a, /* u32 id */
+  VM_EXEC_STDOUT = 0x8b,  /* u32 id, data; no data = EOF */
+  VM_EXEC_STDERR = 0x8c,  /* u32 id, data; no data = EOF */
+  VM_EXEC_CREDIT = 0x8d,  /* u32 id, u32 bytes consumed */
+  VM_EXEC_EXIT = 0x8e,    /* u32 id, u32 status */
+  VM_EXEC_ERROR = 0x8f,   /* u32 id, text: the exec could not be started */
 };
 
 enum vm_dir { VM_TO_GUEST, VM_TO_HOST };

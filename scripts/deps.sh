@@ -8,7 +8,8 @@ pkgs=(
   crun runc hyperfine                                                   # peers, benchmarks
   uidmap podman containerd                                              # rootless, real clients
   wabt clang lld wasi-libc libclang-rt-14-dev-wasm32 nodejs             # wasm tests and benches
-  qemu-system-x86 zlib1g-dev xz-utils kmod                              # vm engine, make vm-image
+  qemu-system-x86 zlib1g-dev xz-utils kmod binutils                     # vm engine, make vm-image
+  libclang-rt-14-dev                                                    # make fuzz (libFuzzer)
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -14,7 +14,13 @@
  *   4. on `start` (vm.sock) send RUN; 5. STARTED -> answer `start`;
  *   6. relay stdio (stdin within the guest's credit) and signals (from `kill` and from
  *      signals sent to the monitor itself, as `run` forwards them);
- *   7. EXIT -> 8. ACK, flush what is buffered, reap QEMU, exit with the status.
+ *   7. EXIT -> 8. ACK, flush what is buffered, stop and reap QEMU, exit with the status.
+ * and for `isola exec` (E1-E4 of guest/proto.h): a client of vm.sock sends "exec LEN TTY"
+ * with its stdin, stdout and stderr (SCM_RIGHTS), then LEN bytes of process records; the
+ * monitor gives it an id, sends EXEC, answers "ok" on EXEC_STARTED (or "error TEXT"), relays
+ * the exec's streams to and from those fds, takes "signal N" / "winsize ROWS COLS" lines, and
+ * ends with "exit STATUS" once EXEC_EXIT came and its output is written. A client that goes
+ * away kills its exec (SIGKILL in the guest).
  *
  * Every guest frame is checked (size and type by vm_frame_parse, then against the current
  * step); anything unexpected ends the VM. Nothing the guest sends can make the monitor
@@ -62,6 +68,26 @@ struct client {
   int fd;
   char req[128];
   size_t len;
+  int fds[3]; /* received with an exec request */
+  int nfds;
+  uint8_t *payload; /* an exec request's records, being read */
+  size_t plen, pneed;
+  bool tty;
+};
+
+/* An exec (E1-E4): its client connection and the streams it handed over. */
+struct exec_session {
+  bool used;
+  uint32_t id;
+  int client;         /* the connection; -1 once it went away */
+  char line[128];     /* its requests after "ok" */
+  size_t linelen;
+  bool started, exited;
+  int status;
+  int in_fd;          /* -1 once at EOF */
+  uint32_t inflight;
+  struct out_stream out, err;
+  bool tty;
 };
 
 struct mon {
@@ -86,6 +112,8 @@ struct mon {
   int status;       /* from EXIT */
   int64_t t0, deadline, last_guest;
   int hang_ms;
+  struct exec_session execs[VM_MAX_EXECS];
+  uint32_t next_exec_id;
 };
 
 static int64_t now_ms(void) {
@@ -181,8 +209,10 @@ void vm_console_tail(const char *state_path, char *out, size_t max) {
 
 /* ---- frames to the guest ------------------------------------------------------------- */
 
-static void ctl_queue(struct mon *m, uint8_t type, const void *payload, uint32_t len) {
-  size_t need = m->ctl_len + VM_FRAME_HEADER + len;
+/* Queues a frame whose payload is pre[0..prelen) then payload[0..len). */
+static void ctl_queue2(struct mon *m, uint8_t type, const void *pre, uint32_t prelen,
+                       const void *payload, uint32_t len) {
+  size_t need = m->ctl_len + VM_FRAME_HEADER + prelen + len;
   if (need > m->ctl_cap) {
     size_t cap = m->ctl_cap ? m->ctl_cap : 65536;
     while (cap < need) cap *= 2;
@@ -194,9 +224,21 @@ static void ctl_queue(struct mon *m, uint8_t type, const void *payload, uint32_t
     m->ctl_out = p;
     m->ctl_cap = cap;
   }
-  vm_frame_header(m->ctl_out + m->ctl_len, type, len);
-  if (len) memcpy(m->ctl_out + m->ctl_len + VM_FRAME_HEADER, payload, len);
+  vm_frame_header(m->ctl_out + m->ctl_len, type, prelen + len);
+  if (prelen) memcpy(m->ctl_out + m->ctl_len + VM_FRAME_HEADER, pre, prelen);
+  if (len) memcpy(m->ctl_out + m->ctl_len + VM_FRAME_HEADER + prelen, payload, len);
   m->ctl_len = need;
+}
+
+static void ctl_queue(struct mon *m, uint8_t type, const void *payload, uint32_t len) {
+  ctl_queue2(m, type, NULL, 0, payload, len);
+}
+
+/* A frame about exec `id`: the id, then the data. */
+static void ctl_queue_id(struct mon *m, uint8_t type, uint32_t id, const void *data, uint32_t len) {
+  uint8_t b[4];
+  vm_put_u32(b, id);
+  ctl_queue2(m, type, b, 4, data, len);
 }
 
 static void send_signal(struct mon *m, int sig, bool all) {
@@ -225,10 +267,21 @@ static void reap_qemu(struct mon *m, int wait_ms) {
     }
     nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
   }
-  logf_(m, "qemu: %s %d, peak RSS %ld KiB",
+  logf_(m, "qemu: %s %d%s, peak RSS %ld KiB",
         WIFSIGNALED(m->qemu_status) ? "killed by signal" : "exited with status",
         WIFSIGNALED(m->qemu_status) ? WTERMSIG(m->qemu_status) : WEXITSTATUS(m->qemu_status),
+        m->phase == P_EXITING ? " (stopped after the workload's exit)" : "",
         m->qemu_usage.ru_maxrss);
+}
+
+/* Forgets a client's request (its fds, its partial exec payload). */
+static void client_reset(struct client *c) {
+  for (int k = 0; k < c->nfds; k++) close(c->fds[k]);
+  free(c->payload);
+  c->payload = NULL;
+  c->nfds = 0;
+  c->len = c->plen = c->pneed = 0;
+  c->tty = false;
 }
 
 static void reply(struct mon *m, int i, const char *text) {
@@ -237,7 +290,7 @@ static void reply(struct mon *m, int i, const char *text) {
   }
   close(m->clients[i].fd);
   m->clients[i].fd = -1;
-  m->clients[i].len = 0;
+  client_reset(&m->clients[i]);
 }
 
 /* The VM failed: stop it, tell whoever waits, keep the logs, exit. */
@@ -266,6 +319,8 @@ static void fail(struct mon *m, const char *fmt, ...) {
     snprintf(line, sizeof line, "error %s\n", text);
     reply(m, m->start_client, line);
   }
+  for (size_t i = 0; i < VM_MAX_EXECS; i++)
+    if (m->execs[i].used && m->execs[i].client >= 0) dprintf(m->execs[i].client, "error %s\n", text);
   dprintf(2, "isola: %s\n", text);
   _exit(VM_EXIT_FAILURE);
 }
@@ -322,6 +377,176 @@ static void out_flush(struct out_stream *o) {
     if (o->small) return; /* one write per wakeup: the next poll says whether there is room */
   }
   if (!o->len && o->eof) out_close(o);
+}
+
+/* ---- execs ------------------------------------------------------------------------------ */
+
+static struct exec_session *exec_find(struct mon *m, uint32_t id) {
+  for (size_t i = 0; i < VM_MAX_EXECS; i++)
+    if (m->execs[i].used && m->execs[i].id == id) return &m->execs[i];
+  return NULL;
+}
+
+/* A line to the exec's client (best effort: the lines are short, its socket has room). */
+static void exec_tell(struct exec_session *s, const char *line) {
+  if (s->client >= 0 && write_all(s->client, line, strlen(line)) < 0) {
+  }
+}
+
+static void stream_release(struct out_stream *o) {
+  if (o->fd >= 0) close(o->fd);
+  o->fd = -1;
+  free(o->buf);
+  o->buf = NULL;
+  o->len = o->cap = 0;
+}
+
+static void exec_release(struct exec_session *s) {
+  if (s->client >= 0) close(s->client);
+  if (s->in_fd >= 0) close(s->in_fd);
+  stream_release(&s->out);
+  stream_release(&s->err);
+  memset(s, 0, sizeof *s);
+  s->client = s->in_fd = s->out.fd = s->err.fd = -1;
+}
+
+static bool drained(const struct out_stream *o) { return o->fd < 0 || o->broken || !o->len; }
+
+/* E4: once the exec exited and its output is written, its client learns the status. */
+static void exec_check_done(struct mon *m, struct exec_session *s) {
+  if (!s->used || !s->exited || !drained(&s->out) || !drained(&s->err)) return;
+  char line[32];
+  snprintf(line, sizeof line, "exit %d\n", s->status);
+  exec_tell(s, line);
+  logf_(m, "exec %u: exit %d", s->id, s->status);
+  exec_release(s);
+}
+
+static size_t execs_active(const struct mon *m) {
+  size_t n = 0;
+  for (size_t i = 0; i < VM_MAX_EXECS; i++) n += m->execs[i].used;
+  return n;
+}
+
+/* E1: the client's request is complete; it becomes an exec session. */
+static void exec_begin(struct mon *m, struct client *c) {
+  struct exec_session *s = NULL;
+  for (size_t i = 0; i < VM_MAX_EXECS && !s; i++)
+    if (!m->execs[i].used) s = &m->execs[i];
+  if (!s || c->nfds != 3) {
+    const char *why = !s ? "error too many execs at once in this VM\n"
+                         : "error an exec request must carry its stdin, stdout and stderr\n";
+    if (write_all(c->fd, why, strlen(why)) < 0) {
+    }
+    return;
+  }
+  memset(s, 0, sizeof *s);
+  s->used = true;
+  s->id = m->next_exec_id++;
+  s->client = c->fd;
+  s->in_fd = c->fds[0];
+  out_init(&s->out, c->fds[1]);
+  out_init(&s->err, c->fds[2]);
+  s->tty = c->tty;
+  c->fd = -1;
+  c->nfds = 0;
+  logf_(m, "exec %u%s", s->id, s->tty ? " (terminal)" : "");
+  ctl_queue_id(m, VM_EXEC, s->id, c->payload, (uint32_t)c->plen);
+}
+
+/* Lines from an exec's client: "signal N", "winsize ROWS COLS". EOF: it went away, and its
+ * process is killed. */
+static void exec_on_client(struct mon *m, struct exec_session *s) {
+  ssize_t n = read(s->client, s->line + s->linelen, sizeof s->line - 1 - s->linelen);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close(s->client);
+    s->client = -1;
+    if (!s->exited) {
+      logf_(m, "exec %u: its client went away: SIGKILL", s->id);
+      uint8_t b[4];
+      vm_put_u32(b, SIGKILL);
+      ctl_queue_id(m, VM_EXEC_SIGNAL, s->id, b, 4);
+    }
+    return;
+  }
+  s->linelen += (size_t)n;
+  s->line[s->linelen] = 0;
+  char *nl;
+  while ((nl = strchr(s->line, '\n'))) {
+    *nl = 0;
+    int a, b;
+    if (sscanf(s->line, "signal %d", &a) == 1 && a > 0 && a < NSIG && !s->exited) {
+      uint8_t v[4];
+      vm_put_u32(v, (uint32_t)a);
+      ctl_queue_id(m, VM_EXEC_SIGNAL, s->id, v, 4);
+    } else if (sscanf(s->line, "winsize %d %d", &a, &b) == 2 && a >= 0 && b >= 0 && a < 65536 &&
+               b < 65536 && !s->exited) {
+      uint8_t v[4] = {(uint8_t)a, (uint8_t)(a >> 8), (uint8_t)b, (uint8_t)(b >> 8)};
+      ctl_queue_id(m, VM_EXEC_WINSIZE, s->id, v, 4);
+    }
+    size_t used = (size_t)(nl - s->line) + 1;
+    memmove(s->line, nl + 1, s->linelen - used + 1);
+    s->linelen -= used;
+  }
+  if (s->linelen == sizeof s->line - 1) s->linelen = 0; /* an over-long line: dropped */
+}
+
+/* EXEC_* frames from the guest. Ids the monitor never gave out are a protocol error; frames
+ * for an exec already forgotten (its client went, it ended) are dropped. */
+static void on_exec_frame(struct mon *m, const struct vm_frame *f) {
+  uint32_t id = vm_get_u32(f->payload);
+  if (m->phase < P_CREATED) fail(m, "protocol: exec frame out of turn");
+  if (id == 0 || id >= m->next_exec_id) fail(m, "protocol: frame for exec %u, which was never started", id);
+  struct exec_session *s = exec_find(m, id);
+  if (!s) return;
+  const uint8_t *data = f->payload + 4;
+  uint32_t len = f->len - 4;
+  switch (f->type) {
+  case VM_EXEC_STARTED:
+    if (s->started) fail(m, "protocol: exec %u started twice", id);
+    s->started = true;
+    logf_(m, "exec %u: started", id);
+    exec_tell(s, "ok\n");
+    return;
+  case VM_EXEC_ERROR: {
+    char text[VM_TEXT_MAX + 16];
+    size_t o = 0;
+    put_printable(text, sizeof text, &o, "error ", 6);
+    put_printable(text, sizeof text - 1, &o, (const char *)data, len);
+    text[o++] = '\n';
+    text[o] = 0;
+    logf_(m, "exec %u: %.*s", id, (int)o - 1, text);
+    exec_tell(s, text);
+    exec_release(s);
+    return;
+  }
+  case VM_EXEC_STDOUT:
+  case VM_EXEC_STDERR: {
+    if (!s->started || s->exited) fail(m, "protocol: output of exec %u out of turn", id);
+    struct out_stream *o = f->type == VM_EXEC_STDOUT || s->tty ? &s->out : &s->err;
+    if (len == 0) {
+      if (f->type == VM_EXEC_STDOUT || !s->tty) o->eof = true;
+    } else if (!o->eof) {
+      out_append(m, o, data, len);
+    }
+    return;
+  }
+  case VM_EXEC_CREDIT: {
+    uint32_t n = vm_get_u32(data);
+    s->inflight -= n > s->inflight ? s->inflight : n;
+    return;
+  }
+  case VM_EXEC_EXIT: {
+    uint32_t st = vm_get_u32(data);
+    if (!s->started || s->exited) fail(m, "protocol: exit of exec %u out of turn", id);
+    if (st > 255) fail(m, "protocol: exit status %u out of range", st);
+    s->exited = true;
+    s->status = (int)st;
+    exec_check_done(m, s);
+    return;
+  }
+  }
 }
 
 /* ---- frames from the guest -------------------------------------------------------------- */
@@ -395,6 +620,13 @@ static void on_frame(struct mon *m, const struct vm_frame *f) {
       reply(m, m->start_client, "error the container process exited before it started\n");
       m->start_client = -1;
     }
+    /* The guest reported every exec's end before this; those it never started end here. */
+    for (size_t i = 0; i < VM_MAX_EXECS; i++) {
+      struct exec_session *s = &m->execs[i];
+      if (!s->used || s->exited) continue;
+      exec_tell(s, "error the container process has exited\n");
+      exec_release(s);
+    }
     return;
   }
   case VM_ERROR: { /* the guest's words reach a terminal: printable bytes only */
@@ -405,6 +637,14 @@ static void on_frame(struct mon *m, const struct vm_frame *f) {
     fail(m, "guest: %s", text);
   }
   case VM_HEARTBEAT:
+    return;
+  case VM_EXEC_STARTED:
+  case VM_EXEC_STDOUT:
+  case VM_EXEC_STDERR:
+  case VM_EXEC_CREDIT:
+  case VM_EXEC_EXIT:
+  case VM_EXEC_ERROR:
+    on_exec_frame(m, f);
     return;
   }
   fail(m, "protocol: unexpected frame 0x%02x", f->type);
@@ -458,44 +698,87 @@ static void flush_ctl(struct mon *m) {
 
 /* ---- stdin -------------------------------------------------------------------------------- */
 
-static void read_stdin(struct mon *m) {
+/* One read of a stdin (the workload's, id 0, or an exec's) into a frame, within the guest's
+ * credit. At EOF (or EIO from a pty whose master closed) the guest is told once, and the fd
+ * closed unless `keep` (the terminal is also the output). */
+static void read_input(struct mon *m, int *fd, uint32_t *inflight, uint32_t id, bool keep) {
   static uint8_t buf[VM_DATA_MAX];
-  size_t room = VM_STDIN_WINDOW - m->inflight;
+  size_t room = VM_STDIN_WINDOW - *inflight;
   if (room > sizeof buf) room = sizeof buf;
-  ssize_t n = read(m->in_fd, buf, room);
+  ssize_t n = read(*fd, buf, room);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n < 0) n = 0;
+  if (id) ctl_queue_id(m, VM_EXEC_STDIN, id, buf, (uint32_t)n);
+  else ctl_queue(m, VM_STDIN, buf, (uint32_t)n);
   if (n > 0) {
-    ctl_queue(m, VM_STDIN, buf, (uint32_t)n);
-    m->inflight += (uint32_t)n;
+    *inflight += (uint32_t)n;
     return;
   }
-  /* EOF (or EIO from a pty whose master closed): tell the guest once. */
-  ctl_queue(m, VM_STDIN, NULL, 0);
-  if (m->in_fd != m->tty) close(m->in_fd);
-  m->in_fd = -1;
+  if (!keep) close(*fd);
+  *fd = -1;
 }
 
 /* ---- vm.sock: start and kill ------------------------------------------------------------ */
 
+/* Reads from client i, keeping fds that come along (at most 3: an exec's stdio). */
+static ssize_t client_read(struct client *c, void *buf, size_t len) {
+  union {
+    char b[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                      .msg_controllen = sizeof u.b};
+  ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+  for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); n >= 0 && h; h = CMSG_NXTHDR(&mh, h)) {
+    if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t j = 0; j < k; j++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(h) + j * sizeof(int), sizeof fd);
+      if (c->nfds < 3) c->fds[c->nfds++] = fd;
+      else close(fd);
+    }
+  }
+  return n;
+}
+
 static void on_request(struct mon *m, int i) {
   struct client *c = &m->clients[i];
-  ssize_t n = read(c->fd, c->req + c->len, sizeof c->req - 1 - c->len);
+  if (c->pneed) { /* the rest of an exec request's records */
+    ssize_t n = client_read(c, c->payload + c->plen, c->pneed - c->plen);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (n <= 0) {
+      reply(m, i, "");
+      return;
+    }
+    c->plen += (size_t)n;
+    if (c->plen == c->pneed) {
+      exec_begin(m, c);
+      if (c->fd >= 0) reply(m, i, "");
+      else client_reset(c);
+    }
+    return;
+  }
+  ssize_t n = client_read(c, c->req + c->len, sizeof c->req - 1 - c->len);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   if (n <= 0) {
     close(c->fd);
     c->fd = -1;
+    client_reset(c);
     if (m->start_client == i) m->start_client = -1;
     return;
   }
   c->len += (size_t)n;
   c->req[c->len] = 0;
-  char *nl = strchr(c->req, '\n');
+  char *nl = memchr(c->req, '\n', c->len);
   if (!nl) {
     if (c->len == sizeof c->req - 1) reply(m, i, "error request too long\n");
     return;
   }
   *nl = 0;
-  int sig, all;
+  int sig, all, tty;
+  unsigned long plen;
   if (!strcmp(c->req, "start")) {
     if (m->phase != P_CREATED || m->start_client >= 0) {
       reply(m, i, m->phase == P_EXITING ? "error the container process has exited\n"
@@ -518,6 +801,35 @@ static void on_request(struct mon *m, int i) {
     reply(m, i, "ok\n");
     return;
   }
+  if (sscanf(c->req, "exec %lu %d", &plen, &tty) == 2) {
+    if (m->phase == P_EXITING || m->phase < P_CREATED) {
+      reply(m, i, m->phase == P_EXITING ? "error the container process has exited\n"
+                                        : "error the container is not created yet\n");
+      return;
+    }
+    if (plen == 0 || plen > VM_MAX_PAYLOAD - 4) {
+      reply(m, i, "error exec request too large\n");
+      return;
+    }
+    if (!(c->payload = malloc(plen))) {
+      reply(m, i, "error out of memory\n");
+      return;
+    }
+    c->pneed = plen;
+    c->tty = tty != 0;
+    /* What came after the line is the start of the records. */
+    size_t extra = c->len - (size_t)(nl + 1 - c->req);
+    if (extra > plen) extra = plen;
+    memcpy(c->payload, nl + 1, extra);
+    c->plen = extra;
+    c->len = 0;
+    if (c->plen == c->pneed) {
+      exec_begin(m, c);
+      if (c->fd >= 0) reply(m, i, "");
+      else client_reset(c);
+    }
+    return;
+  }
   reply(m, i, "error unknown request\n");
 }
 
@@ -527,7 +839,7 @@ static void accept_client(struct mon *m) {
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->clients[i].fd < 0) {
       m->clients[i].fd = fd;
-      m->clients[i].len = 0;
+      client_reset(&m->clients[i]);
       return;
     }
   if (write_all(fd, "error busy\n", 11) < 0) {
@@ -574,24 +886,6 @@ static void on_signal(struct mon *m, const struct signalfd_siginfo *si) {
 
 /* ---- setup ------------------------------------------------------------------------------ */
 
-static int send_fd(int sock, int fd) {
-  char byte = 0;
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                      .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
 /* The terminal: a host pty whose master goes to the console socket; the slave, in raw mode
  * (the guest's pty does the line discipline), is the workload's stdio on this side and our
  * controlling terminal, so that SIGWINCH tells us of resizes. */
@@ -623,7 +917,9 @@ static int setup_terminal(struct mon *m, struct isola_err *err) {
     return isola_fail(err, EINVAL, "config.json: process.terminal is true but no "
                                    "--console-socket was given");
   }
-  if (send_fd(sock, master) < 0) return isola_fail_errno(err, errno, "terminal: send the pty master");
+  char byte = 0;
+  if (vm_send_fds(sock, &byte, 1, &master, 1) < 0)
+    return isola_fail_errno(err, errno, "terminal: send the pty master");
   m->tty = slave;
   return 0;
 }
@@ -662,6 +958,7 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   m->t0 = now_ms();
   m->log_fd = m->listen_fd = m->sigfd = m->in_fd = m->tty = -1;
   m->start_client = -1;
+  m->next_exec_id = 1;
   for (int i = 0; i < MAX_CLIENTS; i++) m->clients[i].fd = -1;
   m->phase = P_BOOT;
   m->ctl = a->ctl_fd;
@@ -721,14 +1018,16 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   m->last_guest = now_ms();
 
   for (;;) {
-    if (m->phase == P_EXITING && !m->out.len && !m->err.len && !m->ctl_len) break;
-    if (m->phase == P_EXITING && (m->out.broken || m->out.fd < 0) &&
-        (m->err.broken || m->err.fd < 0) && !m->ctl_len)
+    if (m->phase == P_EXITING && !execs_active(m) && !m->ctl_len &&
+        ((!m->out.len && !m->err.len) ||
+         ((m->out.broken || m->out.fd < 0) && (m->err.broken || m->err.fd < 0))))
       break;
-    struct pollfd p[6 + MAX_CLIENTS];
+    struct pollfd p[6 + MAX_CLIENTS + 4 * VM_MAX_EXECS];
     int n = 0;
     int i_ctl = n++, i_sig = n++, i_lis = n++, i_out = -1, i_err = -1, i_in = -1;
-    bool backlog = m->out.len + m->err.len > OUT_HIGH;
+    size_t buffered = m->out.len + m->err.len;
+    for (size_t i = 0; i < VM_MAX_EXECS; i++) buffered += m->execs[i].out.len + m->execs[i].err.len;
+    bool backlog = buffered > OUT_HIGH;
     p[i_ctl] = (struct pollfd){.fd = m->ctl,
                                .events = (short)((backlog ? 0 : POLLIN) | (m->ctl_len ? POLLOUT : 0))};
     p[i_sig] = (struct pollfd){.fd = m->sigfd, .events = POLLIN};
@@ -740,6 +1039,16 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
     int i_cli = n;
     for (int i = 0; i < MAX_CLIENTS; i++)
       p[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
+    /* Each exec: its client, its stdin (within its credit), its two outputs. */
+    int i_exec = n;
+    for (size_t i = 0; i < VM_MAX_EXECS; i++) {
+      struct exec_session *e = &m->execs[i];
+      bool in = e->used && e->started && !e->exited && e->in_fd >= 0 && e->inflight < VM_STDIN_WINDOW;
+      p[n++] = (struct pollfd){.fd = e->used ? e->client : -1, .events = POLLIN};
+      p[n++] = (struct pollfd){.fd = in ? e->in_fd : -1, .events = POLLIN};
+      p[n++] = (struct pollfd){.fd = e->used && e->out.len ? e->out.fd : -1, .events = POLLOUT};
+      p[n++] = (struct pollfd){.fd = e->used && e->err.len ? e->err.fd : -1, .events = POLLOUT};
+    }
 
     /* Deadlines: booting and preparing have one; afterwards the guest's heartbeat. */
     int64_t now = now_ms(), until;
@@ -766,16 +1075,33 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
     if (p[i_ctl].revents & (POLLIN | POLLHUP | POLLERR)) read_guest(m, false);
     if (i_out >= 0 && p[i_out].revents) out_flush(&m->out);
     if (i_err >= 0 && p[i_err].revents) out_flush(&m->err);
-    if (i_in >= 0 && p[i_in].revents) read_stdin(m);
+    if (i_in >= 0 && p[i_in].revents) read_input(m, &m->in_fd, &m->inflight, 0, m->in_fd == m->tty);
     if (p[i_lis].revents) accept_client(m);
     for (int i = 0; i < MAX_CLIENTS; i++)
       if (m->clients[i].fd >= 0 && p[i_cli + i].revents) on_request(m, i);
+    for (size_t i = 0; i < VM_MAX_EXECS; i++) {
+      struct exec_session *e = &m->execs[i];
+      struct pollfd *q = &p[i_exec + 4 * (int)i];
+      /* Each handler may end the session: check it still holds the fd polled. */
+      if (q[0].revents && e->used && e->client == q[0].fd) exec_on_client(m, e);
+      if (q[1].revents && e->used && e->in_fd == q[1].fd)
+        read_input(m, &e->in_fd, &e->inflight, e->id, false);
+      if (q[2].revents && e->used && e->out.fd == q[2].fd) out_flush(&e->out);
+      if (q[3].revents && e->used && e->err.fd == q[3].fd) out_flush(&e->err);
+      exec_check_done(m, e);
+    }
     if (m->ctl_len) flush_ctl(m);
   }
 
-  /* 8. The ACK is out; the guest powers off. Give it a moment, then make sure. */
+  /* 8. The ACK is out. Everything the guest had to say arrived before its EXIT, and nothing
+   * it holds needs saving (9p writes are synchronous, the rest of the guest is discarded):
+   * QEMU is stopped rather than waited for while the guest powers itself off, which saves
+   * the guest's shutdown path (~0.1 s under TCG). */
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->clients[i].fd >= 0) reply(m, i, "error the container process has exited\n");
+  for (size_t i = 0; i < VM_MAX_EXECS; i++)
+    if (m->execs[i].used) exec_release(&m->execs[i]);
+  if (m->qemu > 0 && !m->qemu_reaped) kill(m->qemu, SIGKILL);
   reap_qemu(m, 1000);
   _exit(m->status);
 }

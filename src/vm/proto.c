@@ -16,6 +16,10 @@ static const struct {
     {VM_SIGNAL, VM_TO_GUEST, 5, 5},
     {VM_WINSIZE, VM_TO_GUEST, 4, 4},
     {VM_ACK, VM_TO_GUEST, 0, 0},
+    {VM_EXEC, VM_TO_GUEST, 4, VM_MAX_PAYLOAD},
+    {VM_EXEC_STDIN, VM_TO_GUEST, 4, 4 + VM_DATA_MAX},
+    {VM_EXEC_SIGNAL, VM_TO_GUEST, 8, 8},
+    {VM_EXEC_WINSIZE, VM_TO_GUEST, 8, 8},
     {VM_HELLO, VM_TO_HOST, 4, 4 + 256},
     {VM_READY, VM_TO_HOST, 0, 0},
     {VM_STARTED, VM_TO_HOST, 0, 0},
@@ -25,6 +29,12 @@ static const struct {
     {VM_EXIT, VM_TO_HOST, 4, 4},
     {VM_ERROR, VM_TO_HOST, 0, VM_TEXT_MAX},
     {VM_HEARTBEAT, VM_TO_HOST, 0, 0},
+    {VM_EXEC_STARTED, VM_TO_HOST, 4, 4},
+    {VM_EXEC_STDOUT, VM_TO_HOST, 4, 4 + VM_DATA_MAX},
+    {VM_EXEC_STDERR, VM_TO_HOST, 4, 4 + VM_DATA_MAX},
+    {VM_EXEC_CREDIT, VM_TO_HOST, 8, 8},
+    {VM_EXEC_EXIT, VM_TO_HOST, 8, 8},
+    {VM_EXEC_ERROR, VM_TO_HOST, 4, 4 + VM_TEXT_MAX},
 };
 
 const char *vm_frame_check(enum vm_dir dir, uint8_t type, uint32_t len) {

@@ -6,25 +6,40 @@
  *         container ready, or "error TEXT". The monitor's pid is the container's pid.
  * start:  "start" on vm.sock; the answer comes once the program was executed in the guest.
  * kill:   "kill SIG ALL" on vm.sock; the monitor forwards it into the guest.
+ * exec:   "exec LEN TTY" on vm.sock with our stdio (or a host pty's slave, whose master goes
+ *         to the console socket) and the process's records; once the monitor answers "ok"
+ *         (the program runs in the guest), a helper forked from us keeps the connection: it
+ *         relays the signals it gets ("signal N") and its terminal's size ("winsize R C"),
+ *         and exits with the status the monitor reports ("exit N"). Its pid is the exec's.
  * destroy: SIGKILL to the monitor and to QEMU (each checked against its start time), and
  *         waits until both are gone. The state dir (console.log, monitor.log, vm.sock) goes
  *         with it.
+ * Hooks run on the host (the container's namespaces are inside the guest, where host
+ * binaries cannot run): prestart, createRuntime and createContainer once the guest reports
+ * the container ready, before `create` returns (a failure undoes the VM); startContainer in
+ * `start` before the program is released; poststart after it runs; poststop at destroy. Each
+ * gets the state with the monitor's pid.
  */
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../guest/proto.h"
+#include "container/container.h"
 #include "core/cleanup.h"
 #include "vm/vm.h"
 
@@ -67,6 +82,8 @@ static int boot_timeout_ms(bool kvm) {
   }
   return kvm ? 10000 : 60000;
 }
+
+static bool kill_and_wait(pid_t pid, uint64_t start, int ms);
 
 static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
                      struct state_dir *d, struct isola_state *st, struct isola_err *err) {
@@ -185,29 +202,66 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
   pid_t qpid = (pid_t)strtol(line + 3, NULL, 10);
   json_object_set_new(st->extra, "qemuPid", json_integer(qpid));
   json_object_set_new(st->extra, "qemuStart", json_integer((json_int_t)proc_start_time(qpid, &zombie)));
+  if (state_save(d, st, err) < 0) return -1;
+  /* The container exists (in the guest): the creation hooks, on the host. A failure kills the
+   * monitor (and QEMU with it) on the way out. */
+  if (hooks_run(cfg, OCI_HOOK_PRESTART, st, false, err) < 0 ||
+      hooks_run(cfg, OCI_HOOK_CREATE_RUNTIME, st, false, err) < 0 ||
+      hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, st, false, err) < 0) {
+    kill(monitor, SIGKILL);
+    waitpid(take_pid(&monitor), NULL, 0);
+    kill_and_wait(qpid, (uint64_t)json_integer_value(json_object_get(st->extra, "qemuStart")), 5000);
+    return -1;
+  }
   st->status = ST_CREATED;
   if (state_save(d, st, err) < 0) return -1;
   take_pid(&monitor);
   return 0;
 }
 
-/* Sends `req` to the monitor and reads its one-line answer ("ok..." or "error TEXT"). */
-static int request(struct state_dir *d, const struct isola_state *st, const char *req,
-                   int timeout_ms, struct isola_err *err) {
-  _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int vm_send_fds(int sock, const void *data, size_t len, const int *fds, int nfds) {
+  union {
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  if (nfds < 1 || nfds > 3) return errno = EINVAL, -1;
+  memset(&u, 0, sizeof u);
+  struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                      .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int))};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+  ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+  return n == (ssize_t)len ? 0 : -1;
+}
+
+/* A connection to the container's monitor (vm.sock in its state dir). */
+static int monitor_connect(struct state_dir *d, const struct isola_state *st, struct isola_err *err) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", d->dirfd, VM_SOCKET_NAME);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    if (errno == ECONNREFUSED || errno == ENOENT)
+    int e = errno;
+    if (fd >= 0) close(fd);
+    if (e == ECONNREFUSED || e == ENOENT)
       return isola_fail(err, ESRCH, "container `%s`: its vm monitor is not running", st->id);
-    return isola_fail_errno(err, errno, "container `%s`: connect to its vm monitor", st->id);
+    return isola_fail_errno(err, e, "container `%s`: connect to its vm monitor", st->id);
   }
-  if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
-    return isola_fail_errno(err, errno, "container `%s`: vm monitor", st->id);
+  return fd;
+}
+
+/* Reads the monitor's one-line answer on `fd` ("ok..." or "error TEXT"); bytes after the line
+ * are left in rest[0..*nrest) when rest is given. */
+static int read_answer(int fd, const struct isola_state *st, int timeout_ms, char *rest,
+                       size_t restsz, size_t *nrest, struct isola_err *err) {
   char buf[2048];
   size_t len = 0;
   struct pollfd p = {.fd = fd, .events = POLLIN};
-  while (len < sizeof buf - 1) {
+  char *nl = NULL;
+  while (len < sizeof buf - 1 && !nl) {
     int r = poll(&p, 1, timeout_ms);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) return isola_fail(err, ETIMEDOUT, "container `%s`: the vm monitor did not answer", st->id);
@@ -215,23 +269,46 @@ static int request(struct state_dir *d, const struct isola_state *st, const char
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     len += (size_t)n;
-    if (memchr(buf, '\n', len)) break;
+    nl = memchr(buf, '\n', len);
   }
   buf[len] = 0;
-  buf[strcspn(buf, "\n")] = 0;
+  if (nl) {
+    *nl = 0;
+    size_t after = len - (size_t)(nl + 1 - buf);
+    if (rest && after <= restsz) {
+      memcpy(rest, nl + 1, after);
+      *nrest = after;
+    }
+  }
   if (!strncmp(buf, "ok", 2)) return 0;
   if (!strncmp(buf, "error ", 6)) return isola_fail(err, EIO, "%s", buf + 6);
   return isola_fail(err, EIO, "container `%s`: the vm monitor went away", st->id);
 }
 
+/* Sends `req` to the monitor and reads its one-line answer ("ok..." or "error TEXT"). */
+static int request(struct state_dir *d, const struct isola_state *st, const char *req,
+                   int timeout_ms, struct isola_err *err) {
+  _cleanup_close_ int fd = monitor_connect(d, st, err);
+  if (fd < 0) return -1;
+  if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+    return isola_fail_errno(err, errno, "container `%s`: vm monitor", st->id);
+  return read_answer(fd, st, timeout_ms, NULL, 0, NULL, err);
+}
+
 static int vm_start(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
                     struct isola_err *err) {
   if (st->started) return isola_fail(err, EINVAL, "container `%s` was started already", st->id);
+  if (cfg && hooks_run(cfg, OCI_HOOK_START_CONTAINER, st, false, err) < 0)
+    return isola_err_wrap(err, "start container `%s`", st->id);
   if (request(d, st, "start\n", 120000, err) < 0)
     return isola_err_wrap(err, "start container `%s`", st->id);
   st->started = true;
   st->status = ST_RUNNING;
-  return state_save(d, st, err);
+  if (state_save(d, st, err) < 0) return -1;
+  struct isola_err warn;
+  if (cfg && hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
+    fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */
+  return 0;
 }
 
 static int vm_kill(struct state_dir *d, struct isola_state *st, int sig, bool all,
@@ -241,10 +318,143 @@ static int vm_kill(struct state_dir *d, struct isola_state *st, int sig, bool al
   return request(d, st, req, 10000, err);
 }
 
+static void send_winsize(int sock, int tty) {
+  struct winsize ws;
+  if (tty >= 0 && ioctl(tty, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+    dprintf(sock, "winsize %u %u\n", ws.ws_row, ws.ws_col);
+}
+
+/* The exec's process on the host: relays signals and resizes to the monitor and exits with
+ * the exec's status. `early` holds what the monitor said after "ok". Never returns. */
+static void exec_helper(const char *id, int sock, int tty, const char *early, size_t nearly)
+    __attribute__((noreturn));
+static void exec_helper(const char *id, int sock, int tty, const char *early, size_t nearly) {
+  /* A session of its own: `isola exec` forwards the signals it gets, and a terminal's
+   * resizes reach us as SIGWINCH when the slave is our controlling terminal. */
+  setsid();
+  if (tty >= 0) ioctl(tty, TIOCSCTTY, 0);
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  int sigfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+  send_winsize(sock, tty);
+  char buf[4096];
+  size_t len = nearly < sizeof buf ? nearly : 0;
+  memcpy(buf, early, len);
+  for (;;) {
+    char *nl;
+    while ((nl = memchr(buf, '\n', len))) {
+      *nl = 0;
+      int status;
+      if (sscanf(buf, "exit %d", &status) == 1 && status >= 0 && status <= 255) _exit(status);
+      if (!strncmp(buf, "error ", 6)) {
+        dprintf(2, "isola: exec in container `%s`: %s\n", id, buf + 6);
+        _exit(255);
+      }
+      size_t used = (size_t)(nl - buf) + 1;
+      memmove(buf, nl + 1, len - used);
+      len -= used;
+    }
+    if (len == sizeof buf) len = 0;
+    struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+    if (p[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH) send_winsize(sock, tty);
+        else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE)
+          dprintf(sock, "signal %u\n", si.ssi_signo);
+      }
+    }
+    if (p[0].revents) {
+      ssize_t n = read(sock, buf + len, sizeof buf - len);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      len += (size_t)n;
+    }
+  }
+  dprintf(2, "isola: exec in container `%s`: the vm monitor went away before the process "
+             "exited\n", id);
+  _exit(255);
+}
+
+/* The terminal of an exec: a host pty whose master goes to the console socket; its slave (raw:
+ * the line discipline runs in the guest) is the exec's stdio on this side. */
+static int exec_terminal(const struct exec_opts *o, int *slave, struct isola_err *err) {
+  const struct oci_process *p = o->process;
+  struct winsize ws = {.ws_row = (unsigned short)p->console_height,
+                       .ws_col = (unsigned short)p->console_width};
+  int master;
+  if (openpty(&master, slave, NULL, NULL, ws.ws_row ? &ws : NULL) < 0)
+    return isola_fail_errno(err, errno, "terminal: openpty");
+  _cleanup_close_ int mfd = master;
+  fcntl(*slave, F_SETFD, FD_CLOEXEC);
+  struct termios t;
+  if (tcgetattr(*slave, &t) == 0) {
+    cfmakeraw(&t);
+    tcsetattr(*slave, TCSANOW, &t);
+  }
+  _cleanup_close_ int sock = -1;
+  if (o->console_socket) sock = console_connect(o->console_socket, err);
+  else if (o->console_fd >= 0) sock = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
+  else return isola_fail(err, EINVAL, "process.terminal is true but no --console-socket was given");
+  if (sock < 0) return o->console_socket ? -1 : isola_fail_errno(err, errno, "console");
+  char byte = 0;
+  if (vm_send_fds(sock, &byte, 1, &master, 1) < 0)
+    return isola_fail_errno(err, errno, "terminal: send the pty master");
+  return 0;
+}
+
 static int vm_exec(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,
                    const struct exec_opts *o, pid_t *pid, struct isola_err *err) {
-  return isola_fail(err, ENOTSUP, "container `%s`: exec is not supported by the vm engine yet",
-                    st->id);
+  if (o->preserve_fds)
+    return isola_fail(err, ENOTSUP, "--preserve-fds: host fds cannot be passed into a VM");
+  bool tty = o->process->terminal;
+  _cleanup_close_ int slave = -1;
+  if (tty && exec_terminal(o, &slave, err) < 0) return -1;
+  struct vm_guest_config g;
+  if (vm_exec_config_build(o->process, &g, err) < 0) return -1;
+  _cleanup_close_ int sock = monitor_connect(d, st, err);
+  if (sock < 0) {
+    vm_guest_config_release(&g);
+    return -1;
+  }
+  /* E1. The request, our stdio (or the pty slave) with it, then the records. */
+  char head[64];
+  int n = snprintf(head, sizeof head, "exec %zu %d\n", g.len, tty ? 1 : 0);
+  int fds[3] = {tty ? slave : 0, tty ? slave : 1, tty ? slave : 2};
+  _cleanup_close_ int null = -1;
+  for (int i = 0; i < 3; i++) /* a closed stdio fd becomes /dev/null */
+    if (fcntl(fds[i], F_GETFD) < 0) {
+      if (null < 0) null = open("/dev/null", O_RDWR | O_CLOEXEC);
+      fds[i] = null;
+    }
+  bool sent = vm_send_fds(sock, head, (size_t)n, fds, 3) == 0;
+  for (size_t off = 0; sent && off < g.len;) {
+    ssize_t w = send(sock, g.payload + off, g.len - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) sent = false;
+    else off += (size_t)w;
+  }
+  int e = errno;
+  vm_guest_config_release(&g);
+  if (!sent) return isola_fail_errno(err, e, "container `%s`: send the exec to its vm monitor", st->id);
+  /* E2. "ok" once it runs, or why it could not. */
+  char rest[256];
+  size_t nrest = 0;
+  if (read_answer(sock, st, 120000, rest, sizeof rest, &nrest, err) < 0) return -1;
+  pid_t child = fork();
+  if (child < 0) return isola_fail_errno(err, errno, "fork the exec helper");
+  if (child == 0) {
+    /* Nothing of ours but the connection, the pty slave and stdio: above all not the state
+     * dir's lock. */
+    int keep[] = {0, 1, 2, sock, slave};
+    close_all_but(keep, sizeof keep / sizeof *keep);
+    exec_helper(st->id, sock, slave, rest, nrest);
+  }
+  *pid = child;
+  return 0;
 }
 
 /* SIGKILL to `pid` if it is still the process that started at `start`; waits until it is
@@ -285,6 +495,9 @@ static int vm_destroy(struct state_dir *d, struct isola_state *st, const struct 
     return isola_fail(err, EBUSY, "container `%s`: QEMU %d did not exit after SIGKILL", st->id, qemu);
   unlinkat(d->dirfd, VM_SOCKET_NAME, 0);
   st->status = ST_STOPPED;
+  struct isola_err warn;
+  if (cfg && hooks_run(cfg, OCI_HOOK_POSTSTOP, st, true, &warn) < 0)
+    fprintf(stderr, "isola: warning: %s\n", warn.msg);
   return 0;
 }
 

@@ -68,12 +68,16 @@ struct vm_guest_config {
 int vm_guest_config_build(const struct oci_config *cfg, const char *bundle,
                           struct vm_guest_config *out, struct isola_err *err);
 void vm_guest_config_release(struct vm_guest_config *g);
+/* The records of process `p` for an EXEC frame (the monitor puts the exec's id in front). */
+int vm_exec_config_build(const struct oci_process *p, struct vm_guest_config *out,
+                         struct isola_err *err);
 
 /* ---- qemu.c --------------------------------------------------------------------------- */
 
 #define VM_DEFAULT_MEMORY_MIB 256
 #define VM_AGENT_MARGIN_MIB 96 /* added to memory.limit: what the guest kernel keeps (~82 MiB) */
 #define VM_MIN_MEMORY_MIB 96
+#define VM_TCG_CODE_CACHE_MIB 10 /* -accel tcg,tb-size= (QEMU's default would be 1 GiB) */
 
 struct vm_resources {
   unsigned memory_mib, cpus;
@@ -131,6 +135,9 @@ void vm_monitor_main(const struct vm_monitor_args *a) __attribute__((noreturn));
 /* The last lines of the console log (at most `max` bytes, printable, lines joined by " | "),
  * for error messages. */
 void vm_console_tail(const char *state_path, char *out, size_t max);
+
+/* vm.c: sends data[0..len) with nfds (1-3) fds attached (SCM_RIGHTS). */
+int vm_send_fds(int sock, const void *data, size_t len, const int *fds, int nfds);
 
 /* Exit status of the monitor when the VM itself failed. */
 #define VM_EXIT_FAILURE 255

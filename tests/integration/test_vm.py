@@ -11,7 +11,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -325,6 +328,192 @@ def test_missing_image_says_what_and_how(isola, make_bundle, new_id, tmp_path):
     assert_clean(isola, cid, b)
 
 
+def test_exec_runs_in_the_guest_container(isola, vbundle, new_id, short_tmp):
+    """`isola exec` in a running VM: output and exit status, stderr apart, stdin with EOF, env /
+    cwd / user, the container's pid namespace (its process is pid 1), a missing program is a
+    clear error, a signal sent to the exec's pid reaches the program, a terminal through
+    --console-socket; nothing is left once the VM is deleted."""
+    cid = new_id("vm")
+    vbundle.sh("echo ready; while :; do sleep 1; done")
+    r = isola.detached("run", vbundle, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    assert B.wait_file(r.out, contains="ready", timeout=20)
+
+    r = isola("exec", cid, "sh", "-c", "echo in-vm; echo to-err >&2; exit 3", cid=cid,
+              stdin=subprocess.DEVNULL)
+    assert r.returncode == 3, B.describe(r)
+    assert r.stdout == "in-vm\n" and r.stderr == "to-err\n", B.describe(r)
+
+    r = isola("exec", cid, "no-such-program", cid=cid, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0 and B.one_line_error(r), B.describe(r)
+    assert "no-such-program" in r.stderr and "not found" in r.stderr, r.stderr
+
+    data = "".join("line %d\n" % i for i in range(500))
+    r = isola("exec", cid, "sh", "-c", "cat; echo after-eof", input=data, cid=cid)
+    assert r.returncode == 0 and r.stdout == data + "after-eof\n", B.describe(r)
+
+    r = isola("exec", "-e", "FOO=bar baz", "--cwd", "/tmp", "-u", "1000:1000", cid, "sh", "-c",
+              'echo "$FOO"; pwd; id -u; id -g; tr "\\0" " " < /proc/1/cmdline; echo; '
+              "ls /proc | grep -c '^[0-9]'", cid=cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, B.describe(r)
+    lines = r.stdout.splitlines()
+    assert lines[:4] == ["bar baz", "/tmp", "1000", "1000"], r.stdout
+    assert "while :" in lines[4], "pid 1 is not the container's process: %r" % lines[4]
+    assert int(lines[5]) <= 6, "the exec sees %s processes" % lines[5]
+
+    # A signal to the exec's process (the helper `isola exec` waits on) reaches the program.
+    p = isola.popen("exec", cid, "sh", "-c", 'trap "echo got-term; exit 9" TERM; echo up; '
+                    "while :; do sleep 0.1; done", cid=cid, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert p.stdout.readline() == b"up\n"
+        p.send_signal(signal.SIGTERM)  # `isola exec` forwards it to the helper, and on
+        assert p.wait(timeout=20) == 9
+        assert p.stdout.read() == b"got-term\n"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+    # A terminal: the pty master arrives on the console socket; the program has a tty.
+    path = os.path.join(short_tmp, "exec.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(30)
+    p = isola.popen("exec", "-t", "--console-socket", path, cid, "sh", "-c",
+                    "test -t 0 && test -t 1 && echo is-a-tty; exit 4", cid=cid,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        conn, _ = srv.accept()
+        _, anc, _, _ = conn.recvmsg(1, socket.CMSG_SPACE(4))
+        master = int.from_bytes(anc[0][2][:4], "little")
+        out = b""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and b"is-a-tty" not in out:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(timeout=20) == 4, p.stderr.read()
+        assert b"is-a-tty" in out, out
+        os.close(master)
+        conn.close()
+    finally:
+        srv.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+    r = isola("delete", "--force", cid)
+    assert r.returncode == 0, B.describe(r)
+    assert_clean(isola, cid, vbundle)
+
+
+def _hook(log, name):
+    """A hook that appends `NAME STATUS PID` (from the state on its stdin) to `log`, on the
+    host (the log is a host path)."""
+    script = ('import json, sys; s = json.load(sys.stdin); '
+              'open(%r, "a").write("%s %%s %%d\\n" %% (s["status"], s["pid"]))' % (log, name))
+    return {"path": sys.executable, "args": ["python3", "-c", script]}
+
+
+def test_hooks_run_on_the_host_at_their_moments(isola, vbundle, new_id, tmp_path):
+    """prestart, createRuntime, createContainer at create (the VM is up: the state has the
+    monitor's pid), startContainer then poststart at start, poststop at delete; a failing
+    createRuntime hook fails create and leaves no VM."""
+    cid = new_id("vm")
+    log = str(tmp_path / "hooks.log")
+    names = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+             "poststop"]
+    vbundle.config["hooks"] = {n: [_hook(log, n)] for n in names}
+    vbundle.sh("sleep 60")
+    r = isola.detached("create", vbundle, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    pid = isola.state(cid)["pid"]
+    with open(log) as f:
+        created = f.read().split("\n")
+    assert [l.split()[0] for l in created if l] == names[:3], created
+    assert all(l.split()[1:] == ["creating", str(pid)] for l in created if l), created
+    assert isola("start", cid).returncode == 0
+    assert isola("delete", "--force", cid).returncode == 0
+    with open(log) as f:
+        lines = [l.split() for l in f.read().splitlines()]
+    assert [l[0] for l in lines] == names, lines
+    assert lines[3][1] == "created" and lines[4][1] == "running" and lines[5][1] == "stopped"
+    assert_clean(isola, cid, vbundle)
+
+    cid = new_id("vm")
+    vbundle.config["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    r = isola.detached("create", vbundle, cid, global_args=VM)
+    assert r.returncode != 0 and "createRuntime" in r.stderr, r.stderr
+    assert_clean(isola, cid, vbundle)
+
+
+@pytest.fixture(scope="module")
+def vm_podman(vm_ready, isola_bin):
+    """podman with private storage (vfs), run root and tmp dir, `--runtime .../isola-vm`, and a
+    busybox image imported offline; all of it removed afterwards."""
+    from test_clients import PODMAN, Podman, make_image_tar, remove_cgroup_tree, unmount_under
+    if not PODMAN:
+        pytest.skip("podman is not installed")
+    runtime = os.path.join(os.path.dirname(isola_bin), "isola-vm")
+    if not os.path.exists(runtime):
+        pytest.skip("no isola-vm next to %s (`make` links it)" % isola_bin)
+    base = tempfile.mkdtemp(prefix="isola-pv", dir="/tmp")
+    if os.environ.get("ISOLA_VM_DIR"):
+        # conmon does not pass our environment on: a wrapper carries ISOLA_VM_DIR (and keeps
+        # the isola-vm name, which selects the engine).
+        wrapper = os.path.join(base, "isola-vm")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nISOLA_VM_DIR='%s' exec '%s' \"$@\"\n" %
+                    (os.environ["ISOLA_VM_DIR"], runtime))
+        os.chmod(wrapper, 0o755)
+        runtime = wrapper
+    pm = Podman(runtime, base)
+    try:
+        r = pm("import", make_image_tar(base), "localhost/isola-busybox:vm")
+        assert r.returncode == 0, B.describe(r)
+        yield pm
+    finally:
+        subprocess.run(pm.prefix + ["rm", "-a", "-f", "-t", "0"], capture_output=True,
+                       timeout=120, env=pm.env)
+        unmount_under(base)
+        remove_cgroup_tree(pm.cgroup_parent)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_podman_runs_a_busybox_image_in_a_vm(vm_podman):
+    """podman (through conmon) with `--runtime isola-vm`: its config.json (file binds for
+    /etc/hosts and friends, a seccomp profile, rlimits, cgroupsPath) is accepted; the program
+    runs in the VM's kernel with its exit status; `podman exec` works; nothing is left."""
+    pm, image = vm_podman, "localhost/isola-busybox:vm"
+    name = "it-%s" % uuid.uuid4().hex[:10]
+    r = pm("run", "--rm", *pm.run_args(name), image, "sh", "-c",
+           "echo hello; echo oops >&2; uname -r; grep -c . /etc/hosts; exit 3", timeout=120)
+    assert r.returncode == 3, B.describe(r)
+    lines = r.stdout.splitlines()
+    assert lines[0] == "hello" and "oops" in r.stderr, B.describe(r)
+    assert lines[1] != os.uname().release, "the container runs the host's kernel"
+    assert int(lines[2]) >= 1, "/etc/hosts is empty in the guest"
+    name2 = "it-%s" % uuid.uuid4().hex[:10]
+    try:
+        r = pm("run", "-d", *pm.run_args(name2), image, "sleep", "1000", timeout=120)
+        assert r.returncode == 0, B.describe(r)
+        r = pm("exec", name2, "sh", "-c", 'echo in-exec; tr "\\0" " " < /proc/1/cmdline; exit 5',
+               timeout=60)
+        assert r.returncode == 5, B.describe(r)
+        assert r.stdout.split("\n") == ["in-exec", "sleep 1000 "], B.describe(r)
+    finally:
+        r = pm("rm", "-f", "-t", "0", name2, timeout=60)
+    assert r.returncode == 0, B.describe(r)
+    assert pm.leftovers(name) == [] and pm.leftovers(name2) == []
+    assert qemu_processes(pm.base) == []
+
+
 def test_kvm_boot_is_fast(isola, vbundle, new_id):
     if not _kvm_usable():
         pytest.skip("KVM is not usable here (/dev/kvm missing, not writable, or no vmx/svm): "
@@ -338,10 +527,18 @@ def test_kvm_boot_is_fast(isola, vbundle, new_id):
     assert took < 1.0, "isola run under KVM took %.2f s" % took
 
 
+def _proto_version():
+    with open(os.path.join(B.REPO, "guest", "proto.h")) as f:
+        for line in f:
+            if line.startswith("#define VM_PROTO_VERSION"):
+                return int(line.split()[2])
+    raise AssertionError("no VM_PROTO_VERSION in guest/proto.h")
+
+
 FAKE_QEMU = r'''#!/usr/bin/env python3
 # Stands in for QEMU: a hostile "guest" that says HELLO, then sends %(what)s on fd 3.
 import os, struct, sys, time
-os.write(3, struct.pack("<BI", 0x81, 6) + struct.pack("<I", 1) + b"xx")
+os.write(3, struct.pack("<BI", 0x81, 6) + struct.pack("<I", %(version)d) + b"xx")
 os.write(3, %(frame)s)
 time.sleep(30)
 '''
@@ -351,6 +548,7 @@ time.sleep(30)
     ("an over-long STDOUT", 'struct.pack("<BI", 0x84, 0xfffffff0)', "longer than its type allows"),
     ("an unknown type", 'struct.pack("<BI", 0x7e, 0)', "unknown frame type"),
     ("EXIT before READY", 'struct.pack("<BII", 0x87, 4, 0)', "EXIT out of turn"),
+    ("an exec frame before READY", 'struct.pack("<BII", 0x8a, 4, 1)', "exec frame out of turn"),
     ("a fatal ERROR with escapes", 'struct.pack("<BI", 0x88, 7) + b"\\x1b[2Jbad"', "guest: ?[2Jbad"),
 ])
 def test_hostile_guest_frames_are_rejected(isola, vm_ready, make_bundle, new_id, tmp_path,
@@ -358,7 +556,7 @@ def test_hostile_guest_frames_are_rejected(isola, vm_ready, make_bundle, new_id,
     """A guest that breaks the protocol ends its VM with a clear error, and nothing remains
     (no VM is booted: a stand-in for QEMU plays the hostile guest)."""
     fake = tmp_path / "fake-qemu"
-    fake.write_text(FAKE_QEMU % {"what": what, "frame": frame})
+    fake.write_text(FAKE_QEMU % {"what": what, "frame": frame, "version": _proto_version()})
     fake.chmod(0o755)
     b = make_bundle()
     cid = new_id("vm")

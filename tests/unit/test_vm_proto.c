@@ -95,7 +95,7 @@ static void test_unknown_and_wrong_direction(void) {
   const char *why;
   uint8_t h[VM_FRAME_HEADER];
   for (unsigned t = 0; t < 256; t++) {
-    bool known = (t >= VM_CONFIG && t <= VM_ACK) || (t >= VM_HELLO && t <= VM_HEARTBEAT);
+    bool known = (t >= VM_CONFIG && t <= VM_EXEC_WINSIZE) || (t >= VM_HELLO && t <= VM_EXEC_ERROR);
     vm_frame_header(h, (uint8_t)t, 0);
     long r = parse(VM_TO_HOST, h, sizeof h, &f, &why);
     if (!known) {
@@ -108,6 +108,45 @@ static void test_unknown_and_wrong_direction(void) {
   CHECK_STR_CONTAINS(why, "direction");
   vm_frame_header(h, VM_EXIT, 4); /* guest -> host only */
   CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1);
+  vm_frame_header(h, VM_EXEC, 8); /* host -> guest only */
+  CHECK(parse(VM_TO_HOST, h, sizeof h, &f, &why) == -1);
+  CHECK_STR_CONTAINS(why, "direction");
+  vm_frame_header(h, VM_EXEC_STDOUT, 8); /* guest -> host only */
+  CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1);
+}
+
+/* Exec frames carry their id first: shorter than that is malformed, and the data ones are
+ * capped at an id plus one data chunk. */
+static void test_exec_frames(void) {
+  struct vm_frame f;
+  const char *why;
+  uint8_t h[VM_FRAME_HEADER];
+  uint32_t bad_to_host[][2] = {{VM_EXEC_STARTED, 0}, {VM_EXEC_STARTED, 8}, {VM_EXEC_STDOUT, 3},
+                               {VM_EXEC_STDERR, 4 + VM_DATA_MAX + 1}, {VM_EXEC_CREDIT, 4},
+                               {VM_EXEC_EXIT, 4}, {VM_EXEC_EXIT, 9}, {VM_EXEC_ERROR, 2},
+                               {VM_EXEC_ERROR, 4 + VM_TEXT_MAX + 1}};
+  for (size_t i = 0; i < sizeof bad_to_host / sizeof *bad_to_host; i++) {
+    vm_frame_header(h, (uint8_t)bad_to_host[i][0], bad_to_host[i][1]);
+    CHECK(parse(VM_TO_HOST, h, sizeof h, &f, &why) == -1 && why);
+  }
+  uint32_t bad_to_guest[][2] = {{VM_EXEC, 3}, {VM_EXEC, VM_MAX_PAYLOAD + 1}, {VM_EXEC_STDIN, 0},
+                                {VM_EXEC_SIGNAL, 4}, {VM_EXEC_WINSIZE, 4}};
+  for (size_t i = 0; i < sizeof bad_to_guest / sizeof *bad_to_guest; i++) {
+    vm_frame_header(h, (uint8_t)bad_to_guest[i][0], bad_to_guest[i][1]);
+    CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1 && why);
+  }
+  /* A whole EXEC_STDOUT of the largest size, and an empty one (EOF): both fine. */
+  size_t n = 4 + VM_DATA_MAX;
+  uint8_t *payload = calloc(1, n);
+  vm_put_u32(payload, 7);
+  uint8_t *b = frame(VM_EXEC_STDOUT, (uint32_t)n, payload, n);
+  CHECK(parse(VM_TO_HOST, b, VM_FRAME_HEADER + n, &f, &why) == (long)(VM_FRAME_HEADER + n));
+  CHECK(vm_get_u32(f.payload) == 7 && f.len == n);
+  free(b);
+  b = frame(VM_EXEC_STDOUT, 4, payload, 4);
+  CHECK(parse(VM_TO_HOST, b, VM_FRAME_HEADER + 4, &f, &why) == VM_FRAME_HEADER + 4);
+  free(b);
+  free(payload);
 }
 
 static void test_back_to_back(void) {
@@ -259,6 +298,34 @@ static void test_guest_config_round_trip(void) {
   oci_config_free(cfg);
 }
 
+/* An exec's records: the process only (no mounts, hostname, namespaces), args first. */
+static void test_exec_config(void) {
+  struct oci_config *cfg = config(BASE "}");
+  CHECK(cfg != NULL);
+  if (!cfg) return;
+  struct vm_guest_config g;
+  struct isola_err err;
+  CHECK(vm_exec_config_build(&cfg->process, &g, &err) == 0);
+  size_t pos = 0, nargs = 0, other = 0;
+  struct vm_record r;
+  const char *why;
+  bool first_is_arg = false;
+  while (vm_record_next(g.payload, g.len, &pos, &r, &why) == 1) {
+    if (pos == VM_FRAME_HEADER + r.len) first_is_arg = r.tag == VM_C_ARG;
+    if (r.tag == VM_C_ARG) nargs++;
+    if (r.tag == VM_C_MOUNT || r.tag == VM_C_HOSTNAME || r.tag == VM_C_NAMESPACES ||
+        r.tag == VM_C_MASKED || r.tag == VM_C_READONLY)
+      other++;
+  }
+  CHECK(pos == g.len && first_is_arg && nargs == 3 && other == 0);
+  CHECK(g.nshares == 0);
+  vm_guest_config_release(&g);
+  struct oci_process empty = {0};
+  CHECK(vm_exec_config_build(&empty, &g, &err) == -1);
+  CHECK_STR_CONTAINS(err.msg, "args");
+  oci_config_free(cfg);
+}
+
 static void test_guest_config_errors(void) {
   struct oci_config *cfg = config(
       "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"x\"],"
@@ -305,11 +372,13 @@ int main(void) {
   RUN(test_over_length);
   RUN(test_fixed_sizes);
   RUN(test_unknown_and_wrong_direction);
+  RUN(test_exec_frames);
   RUN(test_back_to_back);
   RUN(test_random_bytes);
   RUN(test_records_malformed);
   RUN(test_mount_records);
   RUN(test_guest_config_round_trip);
+  RUN(test_exec_config);
   RUN(test_guest_config_errors);
   RUN(test_resources);
   return UNIT_END();
