@@ -131,8 +131,12 @@ $(VM_OUT)/mkinitramfs: guest/mkinitramfs.c src/vm/initramfs.c src/vm/initramfs.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ guest/mkinitramfs.c src/vm/initramfs.c src/core/err.c -lz
 
-vm-image: $(VM_OUT)/agent $(VM_OUT)/mkinitramfs
-	@scripts/vm-image.sh $(VM_OUT) $(VM_OUT)/agent $(VM_OUT)/mkinitramfs
+$(VM_OUT)/elfpack: guest/elfpack.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ guest/elfpack.c
+
+vm-image: $(VM_OUT)/agent $(VM_OUT)/mkinitramfs $(VM_OUT)/elfpack
+	@scripts/vm-image.sh $(VM_OUT) $(VM_OUT)/agent $(VM_OUT)/mkinitramfs $(VM_OUT)/elfpack
 
 # For `check`: never fails; says why there is no image.
 vm-image-try:
