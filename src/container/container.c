@@ -29,9 +29,15 @@ static int container_create(const struct create_opts *o, const struct oci_config
   return container_spawn(o, cfg, rootfs, d, st, err);
 }
 
+static bool wait_gone(pid_t pid, uint64_t start, int ms);
+
 static int container_start(struct state_dir *d, struct isola_state *st,
                            const struct oci_config *cfg, struct isola_err *err) {
-  if (gate_release(d, st->id, err) < 0) return -1;
+  if (gate_release(d, st->id, err) < 0) {
+    /* The process answered with an error and exits: let `state` after us see it stopped. */
+    wait_gone(st->pid, st->pid_start, 2000);
+    return -1;
+  }
   st->started = true;
   st->status = ST_RUNNING;
   if (state_save(d, st, err) < 0) return -1;
