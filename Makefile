@@ -27,6 +27,22 @@ ifeq ($(SANITIZE),1)
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS += -fsanitize=address,undefined
 B := build/san
+# Every sanitized process of `check` (the CLI that pytest runs, and the children it forks,
+# included) writes its reports to files in SAN_LOGS rather than to stderr: a test that expects
+# a failure cannot mistake a report for one, and `check` fails when any file is there (see
+# SAN_AFTER and tests/fuzz/README.md). The wasm engine's fault handler replaces ASan's and
+# hands it the faults that are not a guest's (allow_user_segv_handler).
+SAN_LOGS := $(abspath build/san/reports)
+export ASAN_OPTIONS := allow_user_segv_handler=1:detect_leaks=1:exitcode=99:log_path=$(SAN_LOGS)/asan
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1:exitcode=99:log_path=$(SAN_LOGS)/ubsan
+export LSAN_OPTIONS := suppressions=$(abspath tests/fuzz/lsan.supp):print_suppressions=0
+# The vm engine looks for its image next to the binary (build/san/vm): point it at the one
+# `vm-image` builds, so that the vm tests run sanitized too.
+export ISOLA_VM_DIR ?= $(abspath build/vm)
+SAN_BEFORE = rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS) && 
+SAN_AFTER = ; rc=$$?; n=$$(ls $(SAN_LOGS) | wc -l); if [ $$n -ne 0 ]; then \
+  for f in $(SAN_LOGS)/*; do echo "== $$f"; head -n 40 "$$f"; done; \
+  echo "sanitizers: $$n report(s) in $(SAN_LOGS): counted as failed"; rc=1; fi; exit $$rc
 endif
 
 CORE_SRCS := $(wildcard src/core/*.c)
@@ -97,7 +113,65 @@ deps:
 
 # Every suite, one summary line at the end; exits non-zero when anything failed.
 check: deps all $(UNIT_BINS) $(B)/spec-runner
-	@ISOLA=$(abspath $(B)/isola) tests/run-suites.sh all $(UNIT_BINS) $(B)/spec-runner
+	@$(SAN_BEFORE)ISOLA=$(abspath $(B)/isola) tests/run-suites.sh all $(UNIT_BINS) $(B)/spec-runner $(FUZZ_REPLAY)$(SAN_AFTER)
+
+# ---- fuzzing (tests/fuzz/README.md) -----------------------------------------------------------
+# `make fuzz FUZZ_SECONDS=N` builds every tests/fuzz/fuzz_*.c with clang, libFuzzer, ASan and
+# UBSan (objects and libraries of their own in build/fuzz) and runs each for N seconds on its
+# corpus: new inputs go to build/fuzz/work, crashes to build/fuzz/crashes; it fails on any.
+# `check` replays every corpus once through the same targets built with $(CC) and a plain main
+# (fuzz-corpus, one unit suite; sanitized too under SANITIZE=1).
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+FZ           := build/fuzz
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# clang 14 counts a variable that exists only for its cleanup attribute as unused (gcc does not,
+# and the gcc build keeps that warning).
+FUZZ_CFLAGS  := $(filter-out -Wno-format-truncation -fsanitize=%,$(CFLAGS)) -Wno-unused-variable \
+                -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all
+FUZZ_LIB_OBJS  := $(patsubst %.c,$(FZ)/obj/%.o,$(CORE_SRCS) $(CONT_SRCS) $(VM_SRCS) $(WASMRT_SRCS))
+FUZZ_WASM_OBJS := $(patsubst %.c,$(FZ)/obj/%.o,$(WASM_SRCS))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FZ)/bin/%)
+
+$(FZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+$(FZ)/obj/src/wasm/%.o: src/wasm/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WASM_CFLAGS) -c $< -o $@
+$(FZ)/libisola.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(FZ)/libisola-wasm.a: $(FUZZ_WASM_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(FZ)/bin/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FZ)/libisola.a $(FZ)/libisola-wasm.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(filter-out -MMD -MP,$(FUZZ_CFLAGS)) -fsanitize=fuzzer -Itests/fuzz -o $@ $< \
+	  $(FZ)/libisola.a \
+	  $(FZ)/libisola-wasm.a $(LDLIBS) -lm
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FZ) $(FUZZ_NAMES)
+
+# The replay: each target compiled with its entry points renamed, one main over all of them.
+FUZZ_REPLAY := $(B)/tests/fuzz-corpus
+$(B)/fuzz-replay/%.o: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz -DLLVMFuzzerTestOneInput=$*_one -DLLVMFuzzerInitialize=$*_init \
+	  -c $< -o $@
+$(FUZZ_REPLAY): tests/fuzz/replay.c $(FUZZ_NAMES:%=$(B)/fuzz-replay/%.o) $(B)/libisola.a \
+                $(B)/libisola-wasm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) '-DFUZZ_TARGETS=$(foreach t,$(FUZZ_NAMES),X($t))' \
+	  -DFUZZ_CORPUS_DIR='"$(abspath tests/fuzz/corpus)"' -o $@ $< \
+	  $(FUZZ_NAMES:%=$(B)/fuzz-replay/%.o) $(B)/libisola.a $(B)/libisola-wasm.a $(LDLIBS) -lm
+
+check: $(FUZZ_REPLAY)
+.PHONY: fuzz fuzz-build
+-include $(shell find $(FZ)/obj $(B)/fuzz-replay -name '*.d' 2>/dev/null)
 
 bench: deps all
 	@ISOLA=$(abspath $(B)/isola) bench/run.sh
