@@ -23,7 +23,7 @@ struct dev_node {
   gid_t gid;
 };
 
-/* The devices every container gets (runtime-spec, config-linux.md "Default Devices").
+/* The devices every container receives (runtime-spec, config-linux.md "Default Devices").
  * /dev/console belongs to the terminal setup, /dev/ptmx is the symlink made below. */
 static const struct dev_node default_devices[] = {
     {"/dev/null", 'c', 1, 3, 0666, 0, 0},    {"/dev/zero", 'c', 1, 5, 0666, 0, 0},

@@ -9,7 +9,7 @@
  * exec:   "exec LEN TTY" on vm.sock with our stdio (or a host pty's slave, whose master goes
  *         to the console socket) and the process's records; once the monitor answers "ok"
  *         (the program runs in the guest), a helper forked from us keeps the connection: it
- *         relays the signals it gets ("signal N") and its terminal's size ("winsize R C"),
+ *         relays the signals it receives ("signal N") and its terminal's size ("winsize R C"),
  *         and exits with the status the monitor reports ("exit N"). Its pid is the exec's.
  * destroy: SIGKILL to the monitor and to QEMU (each checked against its start time), and
  *         waits until both are gone. The state dir (console.log, monitor.log, vm.sock) goes

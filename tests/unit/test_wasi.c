@@ -450,8 +450,11 @@ static void path_sandbox(void) {
   CHECK(open_at(3, "./x/../../canary", 0, 2) == ENOENT_); /* x is looked up first */
   char p[600];
   snprintf(p, sizeof p, "%s/canary", outer);
-  CHECK(symlink(p, strcat(strcpy((char[512]){0}, sandbox), "/abs")) == 0);
-  CHECK(symlink("../canary", strcat(strcpy((char[512]){0}, sandbox), "/rel")) == 0);
+  char link_abs[512], link_rel[512];
+  snprintf(link_abs, sizeof link_abs, "%s/abs", sandbox);
+  snprintf(link_rel, sizeof link_rel, "%s/rel", sandbox);
+  CHECK(symlink(p, link_abs) == 0);
+  CHECK(symlink("../canary", link_rel) == 0);
   CHECK(open_at(3, "abs", 0, 2) == EPERM_);
   CHECK(open_at(3, "rel", 0, 2) == EPERM_);
   uint32_t n = gstr(21000, "rel");

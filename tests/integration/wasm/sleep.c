@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
     int r = poll(&p, 1, (int)ms);
     if (r == 1 && (p.revents & POLLIN)) {
       char line[128] = {0};
-      if (!fgets(line, sizeof line, stdin)) strcpy(line, "(eof)\n");
+      if (!fgets(line, sizeof line, stdin)) snprintf(line, sizeof line, "(eof)\n");
       printf("ready %s", line);
     } else {
       printf("%s r=%d\n", r == 0 ? "timeout" : "error", r);
