@@ -29,13 +29,11 @@ static int container_create(const struct create_opts *o, const struct oci_config
   return container_spawn(o, cfg, rootfs, d, st, err);
 }
 
-static bool wait_gone(pid_t pid, uint64_t start, int ms);
-
 static int container_start(struct state_dir *d, struct isola_state *st,
                            const struct oci_config *cfg, struct isola_err *err) {
   if (gate_release(d, st->id, err) < 0) {
     /* The process answered with an error and exits: let `state` after us see it stopped. */
-    wait_gone(st->pid, st->pid_start, 2000);
+    proc_wait_gone(st->pid, st->pid_start, 2000);
     return -1;
   }
   st->started = true;
@@ -60,25 +58,6 @@ static int container_kill(struct state_dir *d, struct isola_state *st, int sig, 
   return 0;
 }
 
-/* Waits up to `ms` for a process that may not be our child to be gone or a zombie. */
-static bool wait_gone(pid_t pid, uint64_t start, int ms) {
-  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (fd >= 0) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int r = poll(&p, 1, ms);
-    close(fd);
-    waitpid(pid, NULL, WNOHANG); /* our own child, when `run` deletes */
-    return r > 0;
-  }
-  for (int i = 0; i < ms; i++) {
-    bool zombie;
-    uint64_t s = proc_start_time(pid, &zombie);
-    if (!s || zombie || s != start) return true;
-    nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
-  }
-  return false;
-}
-
 static int container_destroy(struct state_dir *d, struct isola_state *st,
                              const struct oci_config *cfg, struct isola_err *err) {
   json_t *dirs = json_object_get(st->extra, "cgroupDirs");
@@ -89,7 +68,7 @@ static int container_destroy(struct state_dir *d, struct isola_state *st,
      * the same), so SIGKILL is the first thing its processes see. */
     struct isola_err ignored;
     if (dirs) cgroup_freeze(dirs, false, &ignored);
-    if (!wait_gone(st->pid, st->pid_start, 5000))
+    if (!proc_wait_gone(st->pid, st->pid_start, 5000))
       return isola_fail(err, EBUSY, "container `%s`: pid %d did not exit after SIGKILL", st->id,
                         st->pid);
   }

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,4 +308,24 @@ json_t *state_oci_json(const struct isola_state *st) {
   json_object_set_new(j, "annotations", ann);
   if (st->created) json_object_set_new(j, "created", json_string(st->created));
   return j;
+}
+
+bool proc_wait_gone(pid_t pid, uint64_t start, int ms) {
+  if (pid <= 0) return true;
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+    close(fd);
+    waitpid(pid, NULL, WNOHANG); /* our own child, when `run` deletes */
+    return r > 0;
+  }
+  for (int i = 0; i < ms; i++) {
+    bool zombie;
+    waitpid(pid, NULL, WNOHANG);
+    uint64_t s = proc_start_time(pid, &zombie);
+    if (!s || zombie || (start && s != start)) return true;
+    nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+  }
+  return false;
 }

@@ -65,5 +65,8 @@ json_t *state_oci_json(const struct isola_state *st);
 int state_check_id(const char *id, struct isola_err *err);
 /* Start time of a live process (field 22 of /proc/PID/stat); 0 when it is gone. Sets *zombie. */
 uint64_t proc_start_time(pid_t pid, bool *zombie);
+/* Waits up to `ms` for process `pid` (started at `start`, 0 = any) to be gone or a zombie; it
+ * need not be our child (reaped when it is). True when it is gone. */
+bool proc_wait_gone(pid_t pid, uint64_t start, int ms);
 
 #endif

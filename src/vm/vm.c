@@ -463,23 +463,9 @@ static bool kill_and_wait(pid_t pid, uint64_t start, int ms) {
   if (pid <= 0) return true;
   bool zombie;
   uint64_t now = proc_start_time(pid, &zombie);
-  if (!now || (start && now != start)) return true;
-  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (!now || (start && now != start)) return true; /* gone, or the pid was reused */
   kill(pid, SIGKILL);
-  if (pfd >= 0) {
-    struct pollfd p = {.fd = pfd, .events = POLLIN};
-    int r = poll(&p, 1, ms);
-    close(pfd);
-    waitpid(pid, NULL, WNOHANG);
-    return r > 0;
-  }
-  for (int i = 0; i < ms; i++) {
-    waitpid(pid, NULL, WNOHANG);
-    now = proc_start_time(pid, &zombie);
-    if (!now || zombie || now != start) return true;
-    nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
-  }
-  return false;
+  return proc_wait_gone(pid, start, ms);
 }
 
 static int vm_destroy(struct state_dir *d, struct isola_state *st, const struct oci_config *cfg,

@@ -304,13 +304,9 @@ static int wasm_destroy(struct state_dir *d, struct isola_state *st, const struc
   state_refresh(st);
   if (st->pid > 0 && st->status != ST_STOPPED) {
     kill(st->pid, SIGKILL);
-    int fd = (int)syscall(SYS_pidfd_open, st->pid, 0);
-    if (fd >= 0) {
-      struct pollfd p = {.fd = fd, .events = POLLIN};
-      poll(&p, 1, 5000);
-      close(fd);
-    }
-    waitpid(st->pid, NULL, WNOHANG); /* our own child when `run` deletes */
+    if (!proc_wait_gone(st->pid, st->pid_start, 5000))
+      return isola_fail(err, EBUSY, "container `%s`: pid %d did not exit after SIGKILL", st->id,
+                        st->pid);
   }
   json_t *dirs = json_object_get(st->extra, "cgroupDirs");
   if (dirs && cgroup_remove(dirs, err) < 0) return -1;
