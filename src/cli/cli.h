@@ -40,10 +40,12 @@ const struct isola_engine *cli_engine(const struct isola_state *st, struct isola
 struct oci_config *cli_saved_config(struct state_dir *d);
 /* Shared by create and run: parses create's flags into `o`; returns the index of the id. */
 int cli_parse_create(int argc, char **argv, struct create_opts *o, bool *detach, bool is_run);
-/* create: loads the bundle, chooses the engine, creates. On failure nothing is left behind. */
-int cli_create(struct create_opts *o, struct isola_err *err);
-/* delete (also after `run`): destroys and removes the state dir. */
-int cli_delete(const char *id, bool force, struct isola_err *err);
+/* create: loads the bundle, chooses the engine, creates. On failure nothing is left behind.
+ * With `keep`, the parsed config is handed to the caller (`run` uses it for start and delete). */
+int cli_create(struct create_opts *o, struct oci_config **keep, struct isola_err *err);
+/* delete (also after `run`): destroys and removes the state dir. `cfg`: the container's config
+ * if the caller has it parsed, NULL to read the copy saved at create. */
+int cli_delete(const char *id, bool force, const struct oci_config *cfg, struct isola_err *err);
 
 /* tty.c: the pty master the container sent over `sock` (-1 if none), and the relay between
  * it and our stdio until `pid` exits (its wait status in *status). */

@@ -96,7 +96,7 @@ static int write_pid_file(const char *path, pid_t pid, struct isola_err *err) {
   return 0;
 }
 
-int cli_create(struct create_opts *o, struct isola_err *err) {
+int cli_create(struct create_opts *o, struct oci_config **keep, struct isola_err *err) {
   char bundle[PATH_MAX], path[PATH_MAX + 16];
   if (!realpath(o->bundle ? o->bundle : ".", bundle))
     return isola_fail_errno(err, errno, "bundle `%s`", o->bundle ? o->bundle : ".");
@@ -174,7 +174,8 @@ remove:;
 out:
   isola_err_wrap(err, "create container `%s`", o->id);
   state_release(&st);
-  oci_config_free(cfg);
+  if (ret == 0 && keep) *keep = cfg;
+  else oci_config_free(cfg);
   return ret;
 }
 
@@ -183,7 +184,7 @@ int cmd_create(int argc, char **argv) {
   bool detach = false;
   if (cli_parse_create(argc, argv, &o, &detach, false) < 0) return 1;
   struct isola_err err;
-  if (cli_create(&o, &err) < 0) return cli_error(&err);
+  if (cli_create(&o, NULL, &err) < 0) return cli_error(&err);
   return 0;
 }
 
@@ -195,16 +196,15 @@ static void forward(int sig) {
   if (run_child > 0) kill(run_child, sig);
 }
 
-static int start_id(const char *id, pid_t *pid, struct isola_err *err) {
+/* `cfg`: the config `run` parsed at create (the saved copy is the same document). */
+static int start_id(const char *id, const struct oci_config *cfg, pid_t *pid,
+                    struct isola_err *err) {
   struct state_dir d;
   struct isola_state st;
   if (cli_open(id, &d, &st, err) < 0) return -1;
   const struct isola_engine *e = cli_engine(&st, err);
-  struct oci_config *cfg = cli_saved_config(&d);
-  int r = e && cfg ? e->start(&d, &st, cfg, err) : -1;
-  if (!cfg && e) isola_fail(err, ENOENT, "container `%s`: its saved config is missing", id);
+  int r = e ? e->start(&d, &st, cfg, err) : -1;
   *pid = st.pid;
-  oci_config_free(cfg);
   state_release(&st);
   state_dir_close(&d);
   return r;
@@ -237,13 +237,19 @@ int cmd_run(int argc, char **argv) {
   pid_t pid = 0;
   char id[1100];
   snprintf(id, sizeof id, "%s", o.id);
-  if (cli_create(&o, &err) < 0) return cli_error(&err);
-  if (start_id(id, &pid, &err) < 0) {
+  /* One parse of config.json serves create, start and delete. */
+  struct oci_config *cfg = NULL;
+  if (cli_create(&o, &cfg, &err) < 0) return cli_error(&err);
+  if (start_id(id, cfg, &pid, &err) < 0) {
     struct isola_err ignored;
-    cli_delete(id, true, &ignored);
+    cli_delete(id, true, cfg, &ignored);
+    oci_config_free(cfg);
     return cli_error(&err);
   }
-  if (detach) return 0;
+  if (detach) {
+    oci_config_free(cfg);
+    return 0;
+  }
   run_child = pid;
   sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -254,7 +260,8 @@ int cmd_run(int argc, char **argv) {
     while (waitpid(pid, &status, 0) < 0)
       if (errno != EINTR) break;
   }
-  if (cli_delete(id, true, &err) < 0) cli_error(&err);
+  if (cli_delete(id, true, cfg, &err) < 0) cli_error(&err);
+  oci_config_free(cfg);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
 }

@@ -120,13 +120,15 @@ out:
   return r ? cli_error(&err) : 0;
 }
 
-int cli_delete(const char *id, bool force, struct isola_err *err) {
+int cli_delete(const char *id, bool force, const struct oci_config *given,
+               struct isola_err *err) {
   struct state_dir d;
   struct isola_state st;
   if (cli_open(id, &d, &st, err) < 0) return -1;
   int r = -1;
   const struct isola_engine *e = cli_engine(&st, err);
-  struct oci_config *cfg = cli_saved_config(&d);
+  struct oci_config *loaded = given ? NULL : cli_saved_config(&d);
+  const struct oci_config *cfg = given ? given : loaded;
   if (!e) goto out;
   /* Like runc: a created (never started) container is deleted without --force. */
   if (!force && (st.status == ST_RUNNING || st.status == ST_PAUSED)) {
@@ -136,11 +138,11 @@ int cli_delete(const char *id, bool force, struct isola_err *err) {
     goto out;
   }
   if (e->destroy(&d, &st, cfg, err) < 0) goto out;
-  oci_config_free(cfg);
+  oci_config_free(loaded);
   state_release(&st);
   return state_dir_remove(&d, err);
 out:
-  oci_config_free(cfg);
+  oci_config_free(loaded);
   state_release(&st);
   state_dir_close(&d);
   return r;
@@ -165,7 +167,7 @@ int cmd_delete(int argc, char **argv) {
   if (argc - optind != 1)
     return cli_errorf("delete: expected exactly one container id (see isola delete --help)");
   struct isola_err err;
-  if (cli_delete(argv[optind], force, &err) < 0) {
+  if (cli_delete(argv[optind], force, NULL, &err) < 0) {
     /* runc: deleting what does not exist with --force is not an error. */
     if (force && err.errnum == ENOENT && strstr(err.msg, "does not exist")) return 0;
     return cli_error(&err);
