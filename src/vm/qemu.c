@@ -167,6 +167,10 @@ char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
   add(&b, "-smp");
   add(&b, "%u", l->res->cpus);
   add(&b, "-nodefaults");
+  /* QEMU's own seccomp filter (defense in depth beside confine.c's): no exec or fork, no change
+   * of credentials or scheduling, no obsolete syscalls, for QEMU and every thread it starts. */
+  add(&b, "-sandbox");
+  add(&b, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   add(&b, "-no-user-config");
   add(&b, "-nographic");
   add(&b, "-no-reboot");
@@ -242,6 +246,11 @@ pid_t vm_qemu_spawn(const struct vm_launch *l, struct isola_err *err) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+    struct isola_err cerr;
+    if (vm_qemu_confine(&cerr) < 0) {
+      dprintf(2, "isola: confine qemu: %s\n", cerr.msg);
+      _exit(127);
+    }
     execv(argv[0], argv);
     dprintf(2, "isola: exec `%s`: %s\n", argv[0], strerror(errno));
     _exit(127);

@@ -104,7 +104,10 @@ struct vm_launch {
 /* QEMU's argv (NULL-terminated, heap strings); vm_argv_free() releases it. */
 char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err);
 void vm_argv_free(char **argv);
-/* Forks and execs QEMU; it dies with its parent (PDEATHSIG). Returns its pid. */
+/* In QEMU's process before exec: the capabilities 9p passthrough needs and no more, and a filter
+ * against setuid/setgid modes (confine.c). */
+int vm_qemu_confine(struct isola_err *err);
+/* Forks and execs QEMU, confined; it dies with its parent (PDEATHSIG). Returns its pid. */
 pid_t vm_qemu_spawn(const struct vm_launch *l, struct isola_err *err);
 
 /* ---- monitor.c ------------------------------------------------------------------------ */

@@ -11,6 +11,10 @@
  *   vmguest mount9p TAG ANAME  mounts the 9p share TAG with aname ANAME on /mnt9p and reports
  *                              the result and what the mount's root holds
  *   vmguest tags               the 9p mount tags the guest's virtio devices offer
+ *   vmguest arm DIR            tries to leave in DIR what a host user could use against the
+ *                              host, without going through chmod(1): a file created setuid by
+ *                              open(2) and by mknod(2), and a file capability (CAP_SETUID) set
+ *                              on DIR/capfile; prints "NAME=ok|ERRNO" for each
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int rt_spin(void) {
@@ -134,13 +139,33 @@ static int tags(void) {
   return 0;
 }
 
+static void report(const char *name, int rc) {
+  printf("%s=%s\n", name, rc < 0 ? strerror(errno) : "ok");
+}
+
+static int arm(const char *dir) {
+  char p[512];
+  snprintf(p, sizeof p, "%s/open_suid", dir);
+  int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 04755);
+  report("open_suid", fd);
+  if (fd >= 0) close(fd);
+  snprintf(p, sizeof p, "%s/mknod_suid", dir);
+  report("mknod_suid", mknod(p, S_IFREG | 06755, 0));
+  /* struct vfs_cap_data, revision 2: CAP_SETUID (7) permitted, the effective flag set. */
+  unsigned int cap[5] = {0x02000001, 1u << 7, 0, 0, 0};
+  snprintf(p, sizeof p, "%s/capfile", dir);
+  report("setcap", setxattr(p, "security.capability", cap, sizeof cap, 0));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "rt-spin")) return rt_spin();
   if (argc > 2 && !strcmp(argv[1], "serial-flood")) return serial_flood(atol(argv[2]));
   if (argc > 2 && !strcmp(argv[1], "find")) return find(argv[2], argc - 3, argv + 3);
   if (argc > 3 && !strcmp(argv[1], "mount9p")) return mount9p(argv[2], argv[3]);
   if (argc > 1 && !strcmp(argv[1], "tags")) return tags();
+  if (argc > 2 && !strcmp(argv[1], "arm")) return arm(argv[2]);
   fprintf(stderr, "usage: vmguest rt-spin | serial-flood KIB | find SECRET PATH... | "
-                  "mount9p TAG ANAME | tags\n");
+                  "mount9p TAG ANAME | tags | arm DIR\n");
   return 2;
 }
