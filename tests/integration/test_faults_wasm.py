@@ -1,0 +1,68 @@
+"""SIGKILL at random points of `isola create` for a wasm bundle (the wasm engine's own create:
+fork, state, cgroup, hooks, instantiate), in both sandboxes, with a cgroupsPath so that the
+cgroup step runs: afterwards `delete --force` recovers, `state` and `list` never report
+running a container whose process is gone, and nothing is left behind (state dir, cgroups,
+processes). test_faults.py does the same for the container engine; its helpers are shared.
+
+ISOLA_FAULT_SEED picks the random points (default 8; printed with every trial).
+
+Run (as root):  /usr/bin/python3 -m pytest -q -s tests/integration/test_faults_wasm.py
+"""
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import bundle as B
+import wasmtools
+from test_faults import (SEED, check_not_falsely_running, force_delete, kill_after,
+                         sleeping_hooks, wait_clean)
+
+pytestmark = pytest.mark.skipif(
+    wasmtools.toolchain_problem() is not None,
+    reason=f"cannot build wasm32-wasi test programs: {wasmtools.toolchain_problem()}")
+
+PROGRAMS = Path(__file__).parent / "wasm"
+
+
+@pytest.fixture(scope="module")
+def sleep_wasm(tmp_path_factory):
+    out = tmp_path_factory.mktemp("faults-wasm") / "sleep.wasm"
+    return wasmtools.compile_wasm(PROGRAMS / "sleep.c", out)
+
+
+@pytest.mark.parametrize("sandbox", ["wasm", "container"])
+@pytest.mark.parametrize("trial", range(5))
+def test_sigkill_during_wasm_create(isola, new_id, tmp_path, sleep_wasm, sandbox, trial):
+    rng = random.Random(SEED * 1000 + trial + (100 if sandbox == "container" else 0))
+    cid = new_id("kw")
+    rootfs = tmp_path / "b" / "rootfs"
+    rootfs.mkdir(parents=True)
+    shutil.copy(sleep_wasm, rootfs / "sleep.wasm")
+    cfg = B.default_config()
+    cfg["process"]["args"] = ["/sleep.wasm", "forever"]
+    cfg["annotations"] = {"io.isola.isolation": "wasm", "io.isola.wasm.sandbox": sandbox}
+    cfg["linux"]["cgroupsPath"] = "/isola-it/" + cid
+    b = B.Bundle(str(tmp_path / "b"), str(rootfs), cfg)
+    hooks = sleeping_hooks(b, rng, ["prestart", "createRuntime"])
+    b.mark(cid).write()
+    delay = rng.random() * (hooks + 0.03)
+    where = "seed %d trial %d (%s): wasm create killed after %.3f s" % (SEED, trial, sandbox,
+                                                                        delay)
+    with open(os.path.join(b.path, "out"), "w") as out:
+        p = isola.popen("create", "--bundle", b.path, cid, cid=cid,
+                        stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        killed = kill_after(p, delay)
+        p.wait(timeout=30)
+    st = check_not_falsely_running(isola, cid, where)
+    print("\n%s: %s, state %s" % (where, "killed" if killed else "finished first",
+                                  st and st["status"]), end="")
+    if not killed:
+        assert p.returncode == 0, where
+        assert st and st["status"] == "created", where
+    force_delete(isola, cid, where)
+    assert check_not_falsely_running(isola, cid, where) is None
+    assert wait_clean(isola.root, cid, b) == [], where
