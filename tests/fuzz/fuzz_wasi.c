@@ -23,183 +23,14 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "../unit/wasi_forwarder.h"
 #include "isola/wasi.h"
 #include "isola/wasm.h"
 
+#define NFNS WASI_NFNS_PREVIEW1 /* the module imports preview 1 only */
 #define MAX_CALLS 48
 #define DEADLINE_NS 100000000ull /* 100 ms per input */
 #define WASI_ERRNO_MAX 76        /* ENOTCAPABLE, the last errno preview 1 defines */
-
-/* wasi_snapshot_preview1 (witx), as core wasm signatures: 'i' i32, 'I' i64. */
-static const struct {
-  const char *name, *params, *results;
-} fns[] = {
-    {"args_get", "ii", "i"},
-    {"args_sizes_get", "ii", "i"},
-    {"environ_get", "ii", "i"},
-    {"environ_sizes_get", "ii", "i"},
-    {"clock_res_get", "ii", "i"},
-    {"clock_time_get", "iIi", "i"},
-    {"fd_advise", "iIIi", "i"},
-    {"fd_allocate", "iII", "i"},
-    {"fd_close", "i", "i"},
-    {"fd_datasync", "i", "i"},
-    {"fd_fdstat_get", "ii", "i"},
-    {"fd_fdstat_set_flags", "ii", "i"},
-    {"fd_fdstat_set_rights", "iII", "i"},
-    {"fd_filestat_get", "ii", "i"},
-    {"fd_filestat_set_size", "iI", "i"},
-    {"fd_filestat_set_times", "iIIi", "i"},
-    {"fd_pread", "iiiIi", "i"},
-    {"fd_prestat_get", "ii", "i"},
-    {"fd_prestat_dir_name", "iii", "i"},
-    {"fd_pwrite", "iiiIi", "i"},
-    {"fd_read", "iiii", "i"},
-    {"fd_readdir", "iiiIi", "i"},
-    {"fd_renumber", "ii", "i"},
-    {"fd_seek", "iIii", "i"},
-    {"fd_sync", "i", "i"},
-    {"fd_tell", "ii", "i"},
-    {"fd_write", "iiii", "i"},
-    {"path_create_directory", "iii", "i"},
-    {"path_filestat_get", "iiiii", "i"},
-    {"path_filestat_set_times", "iiiiIIi", "i"},
-    {"path_link", "iiiiiii", "i"},
-    {"path_open", "iiiiiIIii", "i"},
-    {"path_readlink", "iiiiii", "i"},
-    {"path_remove_directory", "iii", "i"},
-    {"path_rename", "iiiiii", "i"},
-    {"path_symlink", "iiiii", "i"},
-    {"path_unlink_file", "iii", "i"},
-    {"poll_oneoff", "iiii", "i"},
-    {"proc_exit", "i", ""},
-    {"proc_raise", "i", "i"},
-    {"sched_yield", "", "i"},
-    {"random_get", "ii", "i"},
-    {"sock_accept", "iii", "i"},
-    {"sock_recv", "iiiiii", "i"},
-    {"sock_send", "iiiii", "i"},
-    {"sock_shutdown", "ii", "i"},
-};
-#define NFNS (sizeof fns / sizeof *fns)
-
-/* ---- the module ------------------------------------------------------------------------ */
-
-struct buf {
-  uint8_t b[8192];
-  size_t n;
-};
-
-static void put(struct buf *b, uint8_t v) {
-  FUZZ_ASSERT(b->n < sizeof b->b);
-  b->b[b->n++] = v;
-}
-static void put_uleb(struct buf *b, uint32_t v) {
-  do {
-    uint8_t c = v & 0x7f;
-    v >>= 7;
-    put(b, c | (v ? 0x80 : 0));
-  } while (v);
-}
-static void put_name(struct buf *b, const char *s) {
-  put_uleb(b, (uint32_t)strlen(s));
-  while (*s)
-    put(b, (uint8_t)*s++);
-}
-static void put_section(struct buf *out, uint8_t id, const struct buf *body) {
-  put(out, id);
-  put_uleb(out, (uint32_t)body->n);
-  for (size_t i = 0; i < body->n; i++)
-    put(out, body->b[i]);
-}
-
-/* Function i (imported) has type i; function NFNS + i is its exported wrapper `w<i>`, of the
- * same type, whose body passes its parameters on. With `memory`, one page exported as
- * "memory"; without, the calls that need memory must fail cleanly. */
-static size_t build_module(uint8_t *out, size_t cap, bool memory) {
-  static struct buf mod, sec;
-  mod.n = 0;
-  const uint8_t header[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
-  for (size_t i = 0; i < sizeof header; i++)
-    put(&mod, header[i]);
-
-  sec.n = 0; /* types */
-  put_uleb(&sec, NFNS);
-  for (size_t i = 0; i < NFNS; i++) {
-    put(&sec, 0x60);
-    put_uleb(&sec, (uint32_t)strlen(fns[i].params));
-    for (const char *p = fns[i].params; *p; p++)
-      put(&sec, *p == 'I' ? 0x7e : 0x7f);
-    put_uleb(&sec, (uint32_t)strlen(fns[i].results));
-    for (const char *p = fns[i].results; *p; p++)
-      put(&sec, *p == 'I' ? 0x7e : 0x7f);
-  }
-  put_section(&mod, 1, &sec);
-
-  sec.n = 0; /* imports */
-  put_uleb(&sec, NFNS);
-  for (size_t i = 0; i < NFNS; i++) {
-    put_name(&sec, IW_WASI_MODULE);
-    put_name(&sec, fns[i].name);
-    put(&sec, 0x00);
-    put_uleb(&sec, (uint32_t)i);
-  }
-  put_section(&mod, 2, &sec);
-
-  sec.n = 0; /* functions */
-  put_uleb(&sec, NFNS);
-  for (size_t i = 0; i < NFNS; i++)
-    put_uleb(&sec, (uint32_t)i);
-  put_section(&mod, 3, &sec);
-
-  if (memory) {
-    sec.n = 0;
-    put_uleb(&sec, 1);
-    put(&sec, 0x01); /* min 1, max 1 */
-    put_uleb(&sec, 1);
-    put_uleb(&sec, 1);
-    put_section(&mod, 5, &sec);
-  }
-
-  sec.n = 0; /* exports */
-  put_uleb(&sec, NFNS + (memory ? 1 : 0));
-  for (size_t i = 0; i < NFNS; i++) {
-    char name[16];
-    snprintf(name, sizeof name, "w%zu", i);
-    put_name(&sec, name);
-    put(&sec, 0x00);
-    put_uleb(&sec, (uint32_t)(NFNS + i));
-  }
-  if (memory) {
-    put_name(&sec, "memory");
-    put(&sec, 0x02);
-    put_uleb(&sec, 0);
-  }
-  put_section(&mod, 7, &sec);
-
-  sec.n = 0; /* code: local.get 0..n-1, call i, end */
-  put_uleb(&sec, NFNS);
-  for (size_t i = 0; i < NFNS; i++) {
-    uint32_t np = (uint32_t)strlen(fns[i].params);
-    struct buf body = {.n = 0};
-    put(&body, 0); /* no locals */
-    for (uint32_t k = 0; k < np; k++) {
-      put(&body, 0x20);
-      put_uleb(&body, k);
-    }
-    put(&body, 0x10);
-    put_uleb(&body, (uint32_t)i);
-    put(&body, 0x0b);
-    put_uleb(&sec, (uint32_t)body.n);
-    for (size_t k = 0; k < body.n; k++)
-      put(&sec, body.b[k]);
-  }
-  put_section(&mod, 10, &sec);
-
-  FUZZ_ASSERT(mod.n <= cap);
-  memcpy(out, mod.b, mod.n);
-  return mod.n;
-}
 
 /* ---- the scratch tree ------------------------------------------------------------------ */
 
@@ -299,8 +130,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   iw_error err;
   listen_fd = iw_wasi_listen("127.0.0.1:0", &err);
   FUZZ_ASSERT(listen_fd >= 0);
-  module_len[0] = build_module(module_bytes[0], sizeof module_bytes[0], true);
-  module_len[1] = build_module(module_bytes[1], sizeof module_bytes[1], false);
+  module_len[0] = wasi_forwarder_module(module_bytes[0], sizeof module_bytes[0], NFNS, true);
+  module_len[1] = wasi_forwarder_module(module_bytes[1], sizeof module_bytes[1], NFNS, false);
   return 0;
 }
 
@@ -398,20 +229,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
 
   for (int call = 0; call < MAX_CALLS && fuzz_more(&in); call++) {
     size_t k = fuzz_u8(&in) % NFNS;
-    char name[16];
-    snprintf(name, sizeof name, "w%zu", k);
     iw_extern f;
-    FUZZ_ASSERT(iw_instance_export(inst, name, &f) == 0);
+    FUZZ_ASSERT(iw_instance_export(inst, wasi_fns[k].name, &f) == 0);
     iw_val args[9], res[1];
-    size_t np = strlen(fns[k].params);
+    size_t np = strlen(wasi_fns[k].params);
     for (size_t i = 0; i < np; i++) {
       memset(&args[i], 0, sizeof args[i]);
-      if (fns[k].params[i] == 'I')
+      if (wasi_fns[k].params[i] == 'I')
         args[i].type = IW_I64, args[i].of.i64 = read_i64(&in);
       else
         args[i].type = IW_I32, args[i].of.i32 = read_i32(&in);
     }
-    size_t nr = strlen(fns[k].results);
+    size_t nr = strlen(wasi_fns[k].results);
     memset(&err, 0, sizeof err);
     int rc = iw_call(s, f.of.func, args, np, res, nr, &err);
     if (rc == 0) {
@@ -421,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     /* proc_exit ends the run, and so does the deadline; a call that needs memory traps
      * without it; nothing else fails. */
     if (err.kind == IW_ERR_EXIT) {
-      FUZZ_ASSERT(!strcmp(fns[k].name, "proc_exit") || !strcmp(fns[k].name, "proc_raise"));
+      FUZZ_ASSERT(!strcmp(wasi_fns[k].name, "proc_exit") || !strcmp(wasi_fns[k].name, "proc_raise"));
       int code = -1;
       FUZZ_ASSERT(iw_wasi_exited(w, &code) && code == err.exit_code);
       break;

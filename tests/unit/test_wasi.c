@@ -25,156 +25,7 @@
 #include "isola/wasi.h"
 #include "isola/wasm.h"
 #include "unit.h"
-
-/* ---- a forwarding module -------------------------------------------------------------- */
-
-static const struct {
-  const char *name, *params, *results; /* 'i' i32, 'I' i64 */
-} fns[] = {
-    {"args_get", "ii", "i"},
-    {"args_sizes_get", "ii", "i"},
-    {"environ_get", "ii", "i"},
-    {"environ_sizes_get", "ii", "i"},
-    {"clock_res_get", "ii", "i"},
-    {"clock_time_get", "iIi", "i"},
-    {"fd_advise", "iIIi", "i"},
-    {"fd_allocate", "iII", "i"},
-    {"fd_close", "i", "i"},
-    {"fd_datasync", "i", "i"},
-    {"fd_fdstat_get", "ii", "i"},
-    {"fd_fdstat_set_flags", "ii", "i"},
-    {"fd_fdstat_set_rights", "iII", "i"},
-    {"fd_filestat_get", "ii", "i"},
-    {"fd_filestat_set_size", "iI", "i"},
-    {"fd_filestat_set_times", "iIIi", "i"},
-    {"fd_pread", "iiiIi", "i"},
-    {"fd_prestat_get", "ii", "i"},
-    {"fd_prestat_dir_name", "iii", "i"},
-    {"fd_pwrite", "iiiIi", "i"},
-    {"fd_read", "iiii", "i"},
-    {"fd_readdir", "iiiIi", "i"},
-    {"fd_renumber", "ii", "i"},
-    {"fd_seek", "iIii", "i"},
-    {"fd_sync", "i", "i"},
-    {"fd_tell", "ii", "i"},
-    {"fd_write", "iiii", "i"},
-    {"path_create_directory", "iii", "i"},
-    {"path_filestat_get", "iiiii", "i"},
-    {"path_filestat_set_times", "iiiiIIi", "i"},
-    {"path_link", "iiiiiii", "i"},
-    {"path_open", "iiiiiIIii", "i"},
-    {"path_readlink", "iiiiii", "i"},
-    {"path_remove_directory", "iii", "i"},
-    {"path_rename", "iiiiii", "i"},
-    {"path_symlink", "iiiii", "i"},
-    {"path_unlink_file", "iii", "i"},
-    {"poll_oneoff", "iiii", "i"},
-    {"proc_exit", "i", ""},
-    {"proc_raise", "i", "i"},
-    {"sched_yield", "", "i"},
-    {"random_get", "ii", "i"},
-    {"sock_accept", "iii", "i"},
-    {"sock_recv", "iiiiii", "i"},
-    {"sock_send", "iiiii", "i"},
-    {"sock_shutdown", "ii", "i"},
-    {"not_in_preview1", "i", "i"},
-};
-#define NFNS (sizeof fns / sizeof fns[0])
-
-struct buf {
-  uint8_t b[16384];
-  size_t n;
-};
-
-static void put(struct buf *b, uint8_t v) {
-  if (b->n < sizeof b->b) b->b[b->n++] = v;
-}
-static void leb(struct buf *b, uint32_t v) {
-  do {
-    put(b, (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
-    v >>= 7;
-  } while (v);
-}
-static void name(struct buf *b, const char *s) {
-  leb(b, (uint32_t)strlen(s));
-  while (*s)
-    put(b, (uint8_t)*s++);
-}
-static void types(struct buf *b, const char *sig) {
-  leb(b, (uint32_t)strlen(sig));
-  for (; *sig; sig++)
-    put(b, *sig == 'I' ? 0x7e : 0x7f);
-}
-static void section(struct buf *out, uint8_t id, const struct buf *payload) {
-  put(out, id);
-  leb(out, (uint32_t)payload->n);
-  for (size_t i = 0; i < payload->n; i++)
-    put(out, payload->b[i]);
-}
-
-static size_t build_module(uint8_t *out, size_t size) {
-  static struct buf m, s;
-  m = (struct buf){.b = {0, 'a', 's', 'm', 1, 0, 0, 0}, .n = 8};
-  s.n = 0; /* types: one per function */
-  leb(&s, NFNS);
-  for (size_t i = 0; i < NFNS; i++) {
-    put(&s, 0x60);
-    types(&s, fns[i].params);
-    types(&s, fns[i].results);
-  }
-  section(&m, 1, &s);
-  s.n = 0; /* imports */
-  leb(&s, NFNS);
-  for (size_t i = 0; i < NFNS; i++) {
-    name(&s, "wasi_snapshot_preview1");
-    name(&s, fns[i].name);
-    put(&s, 0);
-    leb(&s, (uint32_t)i);
-  }
-  section(&m, 2, &s);
-  s.n = 0; /* functions */
-  leb(&s, NFNS);
-  for (size_t i = 0; i < NFNS; i++)
-    leb(&s, (uint32_t)i);
-  section(&m, 3, &s);
-  s.n = 0; /* memory 0: one page */
-  leb(&s, 1);
-  put(&s, 0);
-  leb(&s, 1);
-  section(&m, 5, &s);
-  s.n = 0; /* exports: the forwarders under the imports' names, and the memory */
-  leb(&s, NFNS + 1);
-  for (size_t i = 0; i < NFNS; i++) {
-    name(&s, fns[i].name);
-    put(&s, 0);
-    leb(&s, (uint32_t)(NFNS + i));
-  }
-  name(&s, "memory");
-  put(&s, 2);
-  leb(&s, 0);
-  section(&m, 7, &s);
-  s.n = 0; /* code: local.get each param, call the import, end */
-  leb(&s, NFNS);
-  for (size_t i = 0; i < NFNS; i++) {
-    size_t np = strlen(fns[i].params);
-    struct buf body = {.n = 0};
-    put(&body, 0); /* no locals */
-    for (size_t p = 0; p < np; p++) {
-      put(&body, 0x20);
-      leb(&body, (uint32_t)p);
-    }
-    put(&body, 0x10);
-    leb(&body, (uint32_t)i);
-    put(&body, 0x0b);
-    leb(&s, (uint32_t)body.n);
-    for (size_t k = 0; k < body.n; k++)
-      put(&s, body.b[k]);
-  }
-  section(&m, 10, &s);
-  if (m.n > size || m.n == sizeof m.b) return 0;
-  memcpy(out, m.b, m.n);
-  return m.n;
-}
+#include "wasi_forwarder.h"
 
 /* ---- fixture ---------------------------------------------------------------------------- */
 
@@ -196,12 +47,12 @@ static int64_t callw(const char *n, const uint64_t *args, iw_error *err) {
   iw_val a[16], r[1];
   iw_error local;
   size_t np = 0, nr = 0;
-  for (size_t i = 0; i < NFNS; i++)
-    if (strcmp(fns[i].name, n) == 0) {
-      np = strlen(fns[i].params);
-      nr = strlen(fns[i].results);
+  for (size_t i = 0; i < WASI_NFNS; i++)
+    if (strcmp(wasi_fns[i].name, n) == 0) {
+      np = strlen(wasi_fns[i].params);
+      nr = strlen(wasi_fns[i].results);
       for (size_t k = 0; k < np; k++)
-        a[k] = fns[i].params[k] == 'I' ? (iw_val){.type = IW_I64, .of.i64 = args[k]}
+        a[k] = wasi_fns[i].params[k] == 'I' ? (iw_val){.type = IW_I64, .of.i64 = args[k]}
                                        : (iw_val){.type = IW_I32, .of.i32 = (uint32_t)args[k]};
     }
   if (!err) err = &local;
@@ -267,12 +118,12 @@ static int instantiate(void) {
                              .stdin_fd = pin[0],
                              .stdout_fd = pout[1],
                              .stderr_fd = errfile};
-  size_t len = build_module(bytes, sizeof bytes);
+  size_t len = wasi_forwarder_module(bytes, sizeof bytes, WASI_NFNS, true);
   iw_module *m = len ? iw_module_new(bytes, len, &err) : NULL;
-  iw_extern imports[NFNS];
+  iw_extern imports[WASI_NFNS];
   if (!m || !(store = iw_store_new(NULL, &err)) || !(wasi = iw_wasi_new(&c, &err)) ||
       iw_wasi_imports(wasi, store, m, imports, &err) < 0 ||
-      !(inst = iw_instantiate(store, m, imports, NFNS, &err))) {
+      !(inst = iw_instantiate(store, m, imports, WASI_NFNS, &err))) {
     fprintf(stderr, "setup: %s\n", len ? err.msg : "module too large");
     return -1;
   }
@@ -718,26 +569,26 @@ static void hostile_calls(void) {
       for (int k = 0; k < 64; k++) /* plus random iovecs, subscriptions and the like */
         mem[51000 + k] = (uint8_t)rnd();
     }
-    size_t k = rnd() % NFNS;
-    if (!strcmp(fns[k].name, "proc_exit")) continue;
-    bool closes = !strcmp(fns[k].name, "fd_close") || !strcmp(fns[k].name, "fd_renumber");
+    size_t k = rnd() % WASI_NFNS;
+    if (!strcmp(wasi_fns[k].name, "proc_exit")) continue;
+    bool closes = !strcmp(wasi_fns[k].name, "fd_close") || !strcmp(wasi_fns[k].name, "fd_renumber");
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     iw_wasi_set_deadline(wasi, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec + 2000000);
     uint64_t args[9];
-    for (size_t i = 0; i < strlen(fns[k].params); i++)
-      args[i] = rnd_arg(fns[k].params[i]);
-    if (fns[k].params[0] == 'i' && rnd() % 2) args[0] = 3; /* mostly the sandbox */
+    for (size_t i = 0; i < strlen(wasi_fns[k].params); i++)
+      args[i] = rnd_arg(wasi_fns[k].params[i]);
+    if (wasi_fns[k].params[0] == 'i' && rnd() % 2) args[0] = 3; /* mostly the sandbox */
     if (closes && (args[0] <= 3 || args[1] <= 3)) continue; /* keep stdio and the sandbox */
     calls++;
-    int64_t r = callw(fns[k].name, args, &err);
+    int64_t r = callw(wasi_fns[k].name, args, &err);
     succeeded += r == 0;
     if (r < 0) {
       bool ok = (err.kind == IW_ERR_EXHAUSTED && err.trap == IW_TRAP_DEADLINE) ||
-                (err.kind == IW_ERR_EXIT && !strcmp(fns[k].name, "proc_raise"));
-      if (!ok && bad++ < 5) fprintf(stderr, "  %s failed: %s\n", fns[k].name, err.msg);
-    } else if (r > 76 && strcmp(fns[k].name, "not_in_preview1") != 0) {
-      if (bad++ < 5) fprintf(stderr, "  %s returned %lld\n", fns[k].name, (long long)r);
+                (err.kind == IW_ERR_EXIT && !strcmp(wasi_fns[k].name, "proc_raise"));
+      if (!ok && bad++ < 5) fprintf(stderr, "  %s failed: %s\n", wasi_fns[k].name, err.msg);
+    } else if (r > 76 && strcmp(wasi_fns[k].name, "not_in_preview1") != 0) {
+      if (bad++ < 5) fprintf(stderr, "  %s returned %lld\n", wasi_fns[k].name, (long long)r);
     }
   }
   iw_wasi_set_deadline(wasi, 0);
