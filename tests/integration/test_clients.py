@@ -19,12 +19,10 @@ import uuid
 import pytest
 
 import bundle as B
+import containerd_daemon
 from bundle import describe
 
 PODMAN = shutil.which("podman")
-CONTAINERD = shutil.which("containerd")
-CTR = shutil.which("ctr")
-HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGE = "localhost/isola-busybox:test"
 # podman's own limits are the ceiling without CAP_SYS_RESOURCE (design/container.md).
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
@@ -281,63 +279,26 @@ def test_podman_kill_and_rm(podman, pname):
 # ---------------------------------------------------------------------------------------------
 # containerd
 
-class Containerd:
-    def __init__(self, base, isola):
-        self.base, self.isola = base, isola
-        self.sock = os.path.join(base, "containerd.sock")
-        self.ns = "isola-it-%s" % uuid.uuid4().hex[:6]
-        self.runc_root = os.path.join(base, "isola-root")  # the shim adds /<namespace>
-        self.cgroup_parent = "isola-ctr-%s" % uuid.uuid4().hex[:8]
-        self.proc = None
-
-    def ctr(self, *args, timeout=T, **kw):
-        kw.setdefault("capture_output", True)
-        return subprocess.run([CTR, "--address", self.sock, "--namespace", self.ns, *args],
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+class Containerd(containerd_daemon.Containerd):
+    def __init__(self, isola):
+        super().__init__("isola-ctr", timeout=T)
+        self.isola = isola
 
     def run_args(self, cid):
         return ["--runc-binary", self.isola, "--runc-root", self.runc_root,
                 "--cgroup", "/%s/%s" % (self.cgroup_parent, cid),
                 "--env", "%s=%s" % (B.MARK_ENV, cid)]
 
-    def shims(self):
-        """Shim processes of our namespace (found by their arguments, ended by pid)."""
-        out = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                argv = B.read_cmdline(int(name)) or []
-                if argv and "containerd-shim" in argv[0] and self.ns in argv:
-                    out.append(int(name))
-        return out
-
-    def leftovers(self, cid):
-        found = B.leftovers(os.path.join(self.runc_root, self.ns), cid)
-        found += ["cgroup %s" % d for d in cgroup_dirs_below(self.cgroup_parent)]
-        found += ["shim %d" % p for p in self.shims()]
-        return found
-
 
 @pytest.fixture(scope="module")
 def containerd(isola_bin, podman):
     """A private containerd with the busybox image imported (from `podman save`)."""
-    if not (CONTAINERD and CTR):
-        pytest.skip("containerd is not installed")
-    base = tempfile.mkdtemp(prefix="isola-cd", dir="/tmp")
-    cd = Containerd(base, isola_bin)
-    with open(os.path.join(HERE, "clients", "containerd.toml")) as f:
-        conf = f.read().replace("@DIR@", base)
-    conf_path = os.path.join(base, "config.toml")
-    with open(conf_path, "w") as f:
-        f.write(conf)
-    log = open(os.path.join(base, "containerd.log"), "w")
+    if containerd_daemon.missing():
+        pytest.skip(containerd_daemon.missing())
+    cd = Containerd(isola_bin)
     try:
-        cd.proc = subprocess.Popen([CONTAINERD, "--config", conf_path], stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        up = wait_until(lambda: cd.proc.poll() is not None or
-                        cd.ctr("version", timeout=5).returncode == 0, 30)
-        if not up or cd.proc.poll() is not None:
-            pytest.fail("containerd did not start: %s" % open(log.name).read()[-2000:])
-        archive = os.path.join(base, "busybox-oci.tar")
+        cd.start()
+        archive = os.path.join(cd.base, "busybox-oci.tar")
         r = podman("save", "--format", "oci-archive", "-o", archive, IMAGE)
         assert r.returncode == 0, describe(r)
         r = cd.ctr("image", "import", "--base-name", IMAGE.rsplit(":", 1)[0], archive)
@@ -345,29 +306,7 @@ def containerd(isola_bin, podman):
         assert IMAGE in cd.ctr("image", "ls", "-q").stdout
         yield cd
     finally:
-        try:
-            if cd.proc and cd.proc.poll() is None:
-                for t in cd.ctr("task", "ls", "-q").stdout.split():
-                    cd.ctr("task", "kill", "-s", "KILL", t)
-                    cd.ctr("task", "delete", "-f", t)
-                for c in cd.ctr("container", "ls", "-q").stdout.split():
-                    cd.ctr("container", "rm", c)
-                cd.ctr("image", "rm", IMAGE)
-        except (subprocess.TimeoutExpired, OSError):
-            pass
-        if cd.proc and cd.proc.poll() is None:
-            cd.proc.terminate()
-            try:
-                cd.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                cd.proc.kill()
-                cd.proc.wait(15)
-        for pid in cd.shims():
-            B.kill_quietly(pid)
-        log.close()
-        unmount_under(base)
-        remove_cgroup_tree(cd.cgroup_parent)
-        shutil.rmtree(base, ignore_errors=True)
+        cd.shutdown(images=[IMAGE])
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 import uuid
 from pathlib import Path
@@ -23,47 +22,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bundle as B  # noqa: E402
+import containerd_daemon  # noqa: E402
 import wasmtools  # noqa: E402
 from bundle import describe  # noqa: E402
 
 HERE = Path(__file__).parent
 DOC = HERE.parents[1] / "docs" / "kubernetes.md"
 POLICY_DOC = HERE.parents[1] / "docs" / "policy.md"
-CONTAINERD = shutil.which("containerd")
-CTR = shutil.which("ctr")
 CRI = 'plugins."io.containerd.grpc.v1.cri"'
 T = 120  # seconds: the bound of every client command (a vm boots under TCG here)
 HANDLERS = ("isola", "isola-vm", "isola-wasm")
-
-# The private daemon: like tests/integration/clients/containerd.toml (everything under @DIR@,
-# the CRI plugin and the snapshotters this host cannot use off), plus the doc's runtimes.
-DAEMON_TOML = """version = 2
-root = "@DIR@/root"
-state = "@DIR@/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-]
-
-[grpc]
-  address = "@DIR@/containerd.sock"
-
-[ttrpc]
-  address = "@DIR@/containerd.sock.ttrpc"
-
-[debug]
-  address = "@DIR@/debug.sock"
-  level = "info"
-
-[metrics]
-  address = ""
-"""
-
 
 def doc_blocks(path, lang):
     """The fenced code blocks of `lang` in a markdown file, in order."""
@@ -144,24 +112,10 @@ def test_doc_policy_examples_are_accepted(isola, bundle, new_id, tmp_path):
 
 # ---- a private containerd -------------------------------------------------------------------
 
-class Containerd:
-    def __init__(self, base, binaries):
-        self.base = base
-        self.sock = os.path.join(base, "containerd.sock")
-        self.ns = "isola-k8s-%s" % uuid.uuid4().hex[:6]
-        self.runc_root = os.path.join(base, "shim-root")  # the shim adds /<namespace>
-        self.cgroup_parent = "isola-k8s-%s" % uuid.uuid4().hex[:8]
-        self.binaries = binaries  # handler -> BinaryName for this test
-        self.proc = None
-
-    @property
-    def state_root(self):
-        return os.path.join(self.runc_root, self.ns)
-
-    def ctr(self, *args, timeout=T, **kw):
-        kw.setdefault("capture_output", True)
-        return subprocess.run([CTR, "--address", self.sock, "--namespace", self.ns, *args],
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+class Containerd(containerd_daemon.Containerd):
+    def __init__(self):
+        super().__init__("isola-k8s", timeout=T)
+        self.binaries = {}  # handler -> BinaryName for this test
 
     def run(self, handler, rootfs, cid, args, annotations=(), detach=False, pod=None):
         """`ctr run` as the CRI plugin would run a container of `pod` (a dict: namespace,
@@ -187,23 +141,6 @@ class Containerd:
         self.ctr("task", "delete", "-f", cid)
         return self.ctr("container", "rm", cid)
 
-    def shims(self):
-        out = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                argv = B.read_cmdline(int(name)) or []
-                if argv and "containerd-shim" in argv[0] and self.ns in argv:
-                    out.append(int(name))
-        return out
-
-    def leftovers(self, cid):
-        found = B.leftovers(self.state_root, cid)
-        for top in (os.path.join(mnt, self.cgroup_parent) for mnt, _ in B.cgroup_hierarchies()):
-            for d, subs, _ in os.walk(top):
-                found += ["cgroup %s" % os.path.join(d, s) for s in subs]
-        found += ["shim %d" % p for p in self.shims()]
-        return found
-
 
 @pytest.fixture(scope="module")
 def vm_status(isola_bin):
@@ -227,73 +164,35 @@ POLICY = {
 
 @pytest.fixture(scope="module")
 def containerd(isola_bin, rootfs_template):
-    if not (CONTAINERD and CTR):
-        pytest.skip("containerd is not installed (apt-get install containerd)")
-    base = tempfile.mkdtemp(prefix="isola-k8", dir="/tmp")
-    # The binaries the doc names, here: the build's symlinks, and for the `isola` handler a
-    # wrapper that adds the test's policy (the doc's way to give a handler its own policy).
-    bindir = os.path.join(base, "bin")
-    os.makedirs(bindir)
-    binaries = {}
-    for name in ("isola-vm", "isola-wasm"):
-        binaries[name] = os.path.join(bindir, name)
-        os.symlink(isola_bin, binaries[name])
-    policy = os.path.join(base, "policy.json")
-    with open(policy, "w") as f:
-        json.dump(POLICY, f)
-    binaries["isola"] = os.path.join(bindir, "isola")
-    with open(binaries["isola"], "w") as f:
-        f.write('#!/bin/sh\nexec %s --policy %s "$@"\n' % (isola_bin, policy))
-    os.chmod(binaries["isola"], 0o755)
-    cd = Containerd(base, binaries)
-    # The doc's runtimes, with this test's binaries (the CRI plugin is off: containerd parses
-    # its section but nothing reads it; the tests pass the same BinaryName through ctr).
-    doc = doc_containerd_toml().replace("version = 2\n", "")
-    for name, path in binaries.items():
-        doc = doc.replace('"/usr/local/bin/%s"' % name, '"%s"' % path)
-    conf = os.path.join(base, "config.toml")
-    with open(conf, "w") as f:
-        f.write(DAEMON_TOML.replace("@DIR@", base) + "\n" + doc)
+    if containerd_daemon.missing():
+        pytest.skip(containerd_daemon.missing())
+    cd = Containerd()
     cd.rootfs_template = rootfs_template
-    log = open(os.path.join(base, "containerd.log"), "w")
     try:
-        cd.proc = subprocess.Popen([CONTAINERD, "--config", conf], stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        up = B.wait_for(lambda: cd.proc.poll() is not None or
-                        cd.ctr("version", timeout=5).returncode == 0, 30, 0.1)
-        if not up or cd.proc.poll() is not None:
-            pytest.fail("containerd did not start: %s" % open(log.name).read()[-2000:])
+        # The binaries the doc names, here: the build's symlinks, and for the `isola` handler
+        # a wrapper that adds the test's policy (the doc's way to give a handler its own).
+        bindir = os.path.join(cd.base, "bin")
+        os.makedirs(bindir)
+        for name in ("isola-vm", "isola-wasm"):
+            cd.binaries[name] = os.path.join(bindir, name)
+            os.symlink(isola_bin, cd.binaries[name])
+        policy = os.path.join(cd.base, "policy.json")
+        with open(policy, "w") as f:
+            json.dump(POLICY, f)
+        cd.binaries["isola"] = os.path.join(bindir, "isola")
+        with open(cd.binaries["isola"], "w") as f:
+            f.write('#!/bin/sh\nexec %s --policy %s "$@"\n' % (isola_bin, policy))
+        os.chmod(cd.binaries["isola"], 0o755)
+        # The doc's runtimes, with this test's binaries (the CRI plugin is off: containerd
+        # parses its section but nothing reads it; the tests pass the same BinaryName
+        # through ctr).
+        doc = doc_containerd_toml().replace("version = 2\n", "")
+        for name, path in cd.binaries.items():
+            doc = doc.replace('"/usr/local/bin/%s"' % name, '"%s"' % path)
+        cd.start(doc)
         yield cd
     finally:
-        try:
-            if cd.proc and cd.proc.poll() is None:
-                for t in cd.ctr("task", "ls", "-q").stdout.split():
-                    cd.ctr("task", "kill", "-s", "KILL", t)
-                    cd.ctr("task", "delete", "-f", t)
-                for c in cd.ctr("container", "ls", "-q").stdout.split():
-                    cd.ctr("container", "rm", c)
-        except (subprocess.TimeoutExpired, OSError):
-            pass
-        if cd.proc and cd.proc.poll() is None:
-            cd.proc.terminate()
-            try:
-                cd.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                cd.proc.kill()
-                cd.proc.wait(15)
-        for pid in cd.shims():
-            B.kill_quietly(pid)
-        log.close()
-        for m in sorted((m["mount_point"] for m in B.mountinfo()
-                         if m["mount_point"].startswith(base)), key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], capture_output=True)
-        for top in (os.path.join(mnt, cd.cgroup_parent) for mnt, _ in B.cgroup_hierarchies()):
-            for d, _, _ in sorted(os.walk(top), key=lambda t: -len(t[0])):
-                try:
-                    os.rmdir(d)
-                except OSError:
-                    pass
-        shutil.rmtree(base, ignore_errors=True)
+        cd.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -26,14 +26,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import containerd_daemon  # noqa: E402
 import wasmtools  # noqa: E402
 
 PROGRAMS = Path(__file__).parent / "wasm"
 IMAGE = "localhost/isola-wasm-test:1"
 MODULES = ["hello", "echo", "exit_code", "sleep", "touch", "trap"]
 PODMAN = shutil.which("podman")
-CONTAINERD = shutil.which("containerd")
-CTR = shutil.which("ctr")
 
 pytestmark = pytest.mark.skipif(
     wasmtools.toolchain_problem() is not None,
@@ -189,97 +188,33 @@ def test_podman_sandbox_container(podman):
 
 # ---- containerd ---------------------------------------------------------------------------------
 
-CONTAINERD_TOML = """\
-version = 2
-root = "{d}/root"
-state = "{d}/state"
-disabled_plugins = [
-  "io.containerd.grpc.v1.cri",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp",
-  "io.containerd.internal.v1.tracing",
-]
-[grpc]
-  address = "{d}/containerd.sock"
-[ttrpc]
-  address = "{d}/containerd.sock.ttrpc"
-[debug]
-  address = "{d}/debug.sock"
-  level = "info"
-[metrics]
-  address = ""
-"""
-
-
-class Ctr:
-    def __init__(self, sock, namespace):
-        self.base = [CTR, "--address", sock, "--namespace", namespace]
-
-    def __call__(self, *args, timeout=60, **kw):
-        kw.setdefault("capture_output", True)
-        return subprocess.run([*self.base, *map(str, args)], text=True, timeout=timeout, **kw)
-
-    def popen(self, *args, **kw):
-        return subprocess.Popen([*self.base, *map(str, args)], text=True, **kw)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def containerd(podman):
-    if not (CONTAINERD and CTR):
-        pytest.skip("containerd / ctr are not installed")
-    base = tempfile.mkdtemp(prefix="isola-ctd", dir="/tmp")
-    cfg = Path(base, "config.toml")
-    cfg.write_text(CONTAINERD_TOML.format(d=base))
-    log = open(Path(base, "containerd.log"), "w")
-    daemon = subprocess.Popen([CONTAINERD, "--config", str(cfg)], stdout=log,
-                              stderr=subprocess.STDOUT)
-    ctr = Ctr(f"{base}/containerd.sock", "isola-wasm-test")
+    """A private containerd with the wasm image imported (from `podman save`)."""
+    if containerd_daemon.missing():
+        pytest.skip(containerd_daemon.missing())
+    cd = containerd_daemon.Containerd("isola-wasm-ctr")
     try:
-        deadline = time.monotonic() + 20
-        while ctr("version", timeout=10).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("containerd did not start: " +
-                            Path(base, "containerd.log").read_text()[-2000:], pytrace=False)
-            time.sleep(0.1)
-        archive = Path(base, "image.tar")
+        cd.start()
+        archive = Path(cd.base, "image.tar")
         r = podman("save", "--format", "oci-archive", "-o", archive, IMAGE)
         assert r.returncode == 0, r.stderr
-        r = ctr("image", "import", archive)
+        r = cd.ctr("image", "import", archive)
         assert r.returncode == 0, r.stderr
-        yield ctr
+        yield cd
     finally:
-        for t in ctr("task", "ls", "-q").stdout.split():
-            ctr("task", "kill", "-s", "SIGKILL", t)
-        for c in ctr("container", "ls", "-q").stdout.split():
-            ctr("task", "delete", "--force", c)
-            ctr("container", "delete", c)
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
-        subprocess.run(["umount", "-R", base], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
-        # The runtime --root the shim gave isola for our namespace: no container left in it
-        # (only isola's own dot-directories) by now.
-        runtime_root = Path("/run/containerd/runc/isola-wasm-test")
-        if runtime_root.is_dir() and all(p.name.startswith(".") for p in runtime_root.iterdir()):
-            shutil.rmtree(runtime_root, ignore_errors=True)
+        cd.shutdown(images=[IMAGE])
 
 
-def ctr_run(ctr, runtime, *args, timeout=60):
-    return ctr("run", "--rm", "--runc-binary", runtime, *args, timeout=timeout)
+def ctr_run(cd, runtime, *args, timeout=60):
+    return cd.ctr("run", "--rm", "--runc-binary", runtime, "--runc-root", cd.runc_root, *args,
+                  timeout=timeout)
 
 
 def test_containerd_runs_a_wasm_image(containerd, isola_wasm):
     r = ctr_run(containerd, isola_wasm, IMAGE, uid("hello"))
     assert (r.returncode, r.stdout) == (0, "hello, world\n"), r.stderr
-    assert containerd("container", "ls", "-q").stdout == ""
+    assert containerd.ctr("container", "ls", "-q").stdout == ""
 
 
 def test_containerd_args_and_exit_status(containerd, isola_wasm):
@@ -307,16 +242,17 @@ def test_containerd_annotation_and_sandbox_container(containerd, isola_bin):
 
 def test_containerd_task_kill(containerd, isola_wasm):
     cid = uid("kill")
-    p = containerd.popen("run", "--rm", "--runc-binary", isola_wasm, IMAGE, cid, "/sleep.wasm",
-                         "forever", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = containerd.ctr_popen("run", "--rm", "--runc-binary", isola_wasm, "--runc-root",
+                             containerd.runc_root, IMAGE, cid, "/sleep.wasm", "forever",
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert p.stdout.readline() == "sleeping\n"
-        r = containerd("task", "ls")
+        r = containerd.ctr("task", "ls")
         assert cid in r.stdout and "RUNNING" in r.stdout
-        assert containerd("task", "kill", "-s", "SIGTERM", cid).returncode == 0
+        assert containerd.ctr("task", "kill", "-s", "SIGTERM", cid).returncode == 0
         assert p.wait(timeout=20) == 128 + signal.SIGTERM
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    assert cid not in containerd("container", "ls", "-q").stdout
+    assert cid not in containerd.ctr("container", "ls", "-q").stdout
