@@ -116,6 +116,12 @@ def test_sigkill_during_create(isola, bundle, new_id, trial):
     # From before the runtime has done anything to a little after it should be done.
     delay = rng.random() * (hooks + 0.06)
     where = "seed %d trial %d: create killed after %.3f s" % (SEED, trial, delay)
+    create_killed_after(isola, bundle, cid, delay, where)
+
+
+def create_killed_after(isola, bundle, cid, delay, where):
+    """`isola create` SIGKILLed after `delay` s: state and list tell no lie, a create that
+    finished first left a created container, and `delete --force` leaves nothing."""
     with open(os.path.join(bundle.path, "out"), "w") as out:
         p = isola.popen("create", "--bundle", bundle.path, cid, cid=cid,
                         stdin=subprocess.DEVNULL, stdout=out, stderr=out)

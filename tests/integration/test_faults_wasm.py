@@ -8,18 +8,15 @@ ISOLA_FAULT_SEED picks the random points (default 8; printed with every trial).
 
 Run (as root):  /usr/bin/python3 -m pytest -q -s tests/integration/test_faults_wasm.py
 """
-import os
 import random
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import bundle as B
 import wasmtools
-from test_faults import (SEED, check_not_falsely_running, force_delete, kill_after,
-                         sleeping_hooks, wait_clean)
+from test_faults import SEED, create_killed_after, sleeping_hooks
 
 pytestmark = pytest.mark.skipif(
     wasmtools.toolchain_problem() is not None,
@@ -52,17 +49,4 @@ def test_sigkill_during_wasm_create(isola, new_id, tmp_path, sleep_wasm, sandbox
     delay = rng.random() * (hooks + 0.03)
     where = "seed %d trial %d (%s): wasm create killed after %.3f s" % (SEED, trial, sandbox,
                                                                         delay)
-    with open(os.path.join(b.path, "out"), "w") as out:
-        p = isola.popen("create", "--bundle", b.path, cid, cid=cid,
-                        stdin=subprocess.DEVNULL, stdout=out, stderr=out)
-        killed = kill_after(p, delay)
-        p.wait(timeout=30)
-    st = check_not_falsely_running(isola, cid, where)
-    print("\n%s: %s, state %s" % (where, "killed" if killed else "finished first",
-                                  st and st["status"]), end="")
-    if not killed:
-        assert p.returncode == 0, where
-        assert st and st["status"] == "created", where
-    force_delete(isola, cid, where)
-    assert check_not_falsely_running(isola, cid, where) is None
-    assert wait_clean(isola.root, cid, b) == [], where
+    create_killed_after(isola, b, cid, delay, where)
