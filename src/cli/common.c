@@ -80,7 +80,7 @@ struct oci_config *cli_saved_config(struct state_dir *d) {
   _cleanup_close_ int fd = openat(d->dirfd, "config.json", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
   json_error_t jerr;
-  _cleanup_json_ json_t *j = json_read_fd(fd, 0, &jerr);
+  _cleanup_json_ json_t *j = json_read_fd(fd, &jerr);
   if (j) oci_config_from_json(j, "config.json", &cfg, &ignored);
   return cfg;
 }

@@ -155,7 +155,10 @@ int cli_create(struct create_opts *o, struct oci_config **keep, struct isola_err
   st.engine_reason = strdup(choice.reason);
   st.annotations = cfg->annotations ? json_deep_copy(cfg->annotations) : json_object();
   cfd = openat(d.dirfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (cfd < 0 || json_write_fd(cfd, cfg->json, JSON_COMPACT) < 0) {
+  /* The bytes we parsed, as they are: the same document as the parsed tree, without the cost
+   * of encoding it again (a seccomp profile makes config.json several KiB). */
+  if (cfd < 0 || (cfg->text ? write_all_fd(cfd, cfg->text, cfg->text_len)
+                            : json_write_fd(cfd, cfg->json, JSON_COMPACT)) < 0) {
     isola_fail_errno(err, errno ? errno : EIO, "save config in `%s`", d.path);
     goto remove;
   }

@@ -3,8 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli/cli.h"
 #include "container/seccomp.h"
@@ -90,6 +93,11 @@ int main(int argc, char **argv) {
       {0, 0, 0, 0},
   };
   cli.argv0 = argv[0];
+  /* jansson seeds its hash function (against inputs crafted to collide) on the first object
+   * from /dev/urandom: an open, a read and a close. getrandom(2) gives the same in one call.
+   * Left to jansson when it fails (a kernel without getrandom). */
+  uint32_t seed;
+  if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == sizeof seed && seed) json_object_seed(seed);
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {

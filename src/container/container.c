@@ -36,9 +36,9 @@ static int container_start(struct state_dir *d, struct isola_state *st,
     proc_wait_gone(st->pid, st->pid_start, 2000);
     return -1;
   }
+  /* The gate's marker records the release (see gate.h): state.json is not written again. */
   st->started = true;
   st->status = ST_RUNNING;
-  if (state_save(d, st, err) < 0) return -1;
   struct isola_err warn;
   if (hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
     fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */

@@ -33,7 +33,6 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
 #include <sys/personality.h>
@@ -290,15 +289,6 @@ int console_connect(const char *path, struct isola_err *err) {
   return fd;
 }
 
-static void timestamp(char *buf, size_t len) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
-}
-
 int container_spawn(const struct create_opts *o, const struct oci_config *cfg, const char *rootfs,
                     struct state_dir *d, struct isola_state *st, struct isola_err *err) {
   if (!cfg->has_process) return isola_fail(err, EINVAL, "config.json: process: required");
@@ -341,7 +331,7 @@ int container_spawn(const struct create_opts *o, const struct oci_config *cfg, c
 
   st->status = ST_CREATING;
   st->created = malloc(48);
-  if (st->created) timestamp(st->created, 48);
+  if (st->created) state_timestamp(st->created, 48);
 
   /* Step 1. The child is this binary until its execve, inside the container's namespaces:
    * a process of the container (one `exec`'d into it before `start`, or one sharing its pid

@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/json_parse.h"
 
 #define JSON_MAX_BYTES (64u << 20) /* state and config files; anything larger is not ours */
 
-json_t *json_read_fd(int fd, size_t flags, json_error_t *jerr) {
+char *read_text_fd(int fd, size_t *len_out, json_error_t *jerr) {
   struct stat sb;
-  size_t cap = fstat(fd, &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096, len = 0;
+  /* The size and one: the read that returns 0 then finds room, with no realloc. */
+  size_t cap = fstat(fd, &sb) == 0 && sb.st_size > 0 ? (size_t)sb.st_size + 2 : 4096, len = 0;
   _cleanup_free_ char *buf = NULL;
   for (;;) {
     if (cap > JSON_MAX_BYTES) {
@@ -24,10 +26,11 @@ json_t *json_read_fd(int fd, size_t flags, json_error_t *jerr) {
     char *nb = realloc(buf, cap);
     if (!nb) {
       snprintf(jerr->text, sizeof jerr->text, "out of memory");
+      errno = ENOMEM;
       return NULL;
     }
     buf = nb;
-    ssize_t n = read(fd, buf + len, cap - len);
+    ssize_t n = read(fd, buf + len, cap - 1 - len); /* one byte kept for the NUL */
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       snprintf(jerr->text, sizeof jerr->text, "read: %s", strerror(errno));
@@ -35,20 +38,32 @@ json_t *json_read_fd(int fd, size_t flags, json_error_t *jerr) {
     }
     if (n == 0) break;
     len += (size_t)n;
-    if (len == cap) cap *= 2;
+    if (len == cap - 1) cap *= 2;
   }
-  return json_loadb(buf, len, flags, jerr);
+  buf[len] = 0;
+  *len_out = len;
+  return steal_ptr(&buf);
 }
 
-int json_write_fd(int fd, const json_t *j, size_t flags) {
-  _cleanup_free_ char *text = json_dumps(j, flags);
-  if (!text) return errno = ENOMEM, -1;
-  size_t len = strlen(text), off = 0;
+json_t *json_read_fd(int fd, json_error_t *jerr) {
+  size_t len;
+  _cleanup_free_ char *buf = read_text_fd(fd, &len, jerr);
+  return buf ? json_parse(buf, len, jerr) : NULL;
+}
+
+int write_all_fd(int fd, const char *buf, size_t len) {
+  size_t off = 0;
   while (off < len) {
-    ssize_t n = write(fd, text + off, len - off);
+    ssize_t n = write(fd, buf + off, len - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return n < 0 ? -1 : (errno = EIO, -1);
     off += (size_t)n;
   }
   return 0;
+}
+
+int json_write_fd(int fd, const json_t *j, size_t flags) {
+  _cleanup_free_ char *text = json_dumps(j, flags);
+  if (!text) return errno = ENOMEM, -1;
+  return write_all_fd(fd, text, strlen(text));
 }

@@ -2,6 +2,7 @@
  * error can say exactly where the document is wrong. */
 #include "core/oci_config.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include <linux/capability.h>
 
 #include "core/cleanup.h"
+#include "core/json_parse.h"
+#include "core/jsonio.h"
 
 /* A JSON path under construction: "config.json: linux.namespaces[2].type". */
 struct jpath {
@@ -672,16 +675,21 @@ fail:
 }
 
 int oci_config_load(const char *path, struct oci_config **out, struct isola_err *err) {
-  json_error_t jerr;
   const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-  _cleanup_json_ json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) {
-    if (jerr.line < 0 || strstr(jerr.text, "unable to open"))
-      return isola_fail_errno(err, errno ? errno : ENOENT, "open `%s`", path);
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return isola_fail_errno(err, errno, "open `%s`", path);
+  json_error_t jerr;
+  size_t len;
+  _cleanup_free_ char *text = read_text_fd(fd, &len, &jerr);
+  if (!text) return isola_fail_errno(err, errno ? errno : EIO, "read `%s`", path);
+  _cleanup_json_ json_t *root = json_parse(text, len, &jerr);
+  if (!root)
     return isola_fail(err, EINVAL, "%s: line %d, column %d: %s", name, jerr.line, jerr.column,
                       jerr.text);
-  }
-  return oci_config_from_json(root, name, out, err);
+  if (oci_config_from_json(root, name, out, err) < 0) return -1;
+  (*out)->text = steal_ptr(&text);
+  (*out)->text_len = len;
+  return 0;
 }
 
 void oci_config_free(struct oci_config *c) {
@@ -720,5 +728,6 @@ void oci_config_free(struct oci_config *c) {
   free(c->mount_label);
   free(c->personality_domain);
   json_decref(c->json);
+  free(c->text);
   free(c);
 }

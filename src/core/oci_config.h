@@ -112,6 +112,8 @@ struct oci_sysctl {
 
 struct oci_config {
   json_t *json; /* the whole document, for sections interpreted elsewhere */
+  char *text;   /* the bytes `json` was parsed from (oci_config_load), NULL otherwise */
+  size_t text_len;
   char *oci_version;
   char *root_path; /* as written in config.json */
   bool root_readonly;
@@ -145,7 +147,8 @@ struct oci_config {
   char *personality_domain;
 };
 
-/* Parses `path` (for messages, `name` is how the file is called: "config.json"). */
+/* Reads and parses `path` (json_parse); messages call the file by its base name
+ * ("config.json"). The config keeps the bytes it was parsed from (`text`). */
 int oci_config_load(const char *path, struct oci_config **out, struct isola_err *err);
 /* Parses a document already in memory; takes a reference on `root`. */
 int oci_config_from_json(json_t *root, const char *name, struct oci_config **out,

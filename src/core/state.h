@@ -61,6 +61,10 @@ const char *state_status_name(enum isola_status s);
 /* The OCI state document (ociVersion, id, status, pid, bundle, annotations). */
 json_t *state_oci_json(const struct isola_state *st);
 
+/* Now, in UTC, as RFC 3339 with nanoseconds ("2024-05-01T12:00:00.123456789Z"), for
+ * `created`; 40 bytes hold it. state_format_time: the same for a given time. */
+void state_timestamp(char *buf, size_t len);
+void state_format_time(int64_t secs, long nsec, char *buf, size_t len);
 /* A valid id: [A-Za-z0-9_+.-]{1,1024}, not "." or "..". */
 int state_check_id(const char *id, struct isola_err *err);
 /* Start time of a live process (field 22 of /proc/PID/stat); 0 when it is gone. Sets *zombie. */

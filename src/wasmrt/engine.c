@@ -23,8 +23,10 @@
  *
  * The handshake of sandbox=wasm (the container engine has its own, with the same steps):
  *   1. runtime: fork the workload process; record its pid.
- *   2. runtime: put it in its cgroup; run the prestart, createRuntime and createContainer
- *      hooks (the module has no namespaces of its own: they run in the runtime's); send GO.
+ *   2. runtime: record the pid; put it in its cgroup; run the prestart, createRuntime and
+ *      createContainer hooks (the module has no namespaces of its own: they run in the
+ *      runtime's); send GO. With no cgroup to join and no such hook, GO comes first, so that
+ *      step 3 overlaps the rest of this one.
  *   3. workload: read, decode, validate and instantiate the module, make the listening
  *      sockets; send READY (or the error's text).
  *   4. runtime: record "created"; `create` exits.
@@ -42,7 +44,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "container/cgroup.h"
@@ -58,15 +59,6 @@
 static bool in_container(const struct isola_state *st) {
   json_t *v = st->extra ? json_object_get(st->extra, SANDBOX_KEY) : NULL;
   return json_is_string(v) && !strcmp(json_string_value(v), "container");
-}
-
-static void timestamp(char *buf, size_t len) {
-  struct timespec ts;
-  struct tm tm;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
 }
 
 /* ---- sandbox=container: the module as the container's workload ------------------------ */
@@ -185,7 +177,7 @@ static int create_wasm(const struct create_opts *o, const struct oci_config *cfg
   _cleanup_close_ int child_sock = sv[1];
   st->status = ST_CREATING;
   st->created = malloc(48);
-  if (st->created) timestamp(st->created, 48);
+  if (st->created) state_timestamp(st->created, 48);
 
   /* Step 1. */
   pid_t pid = fork();
@@ -199,33 +191,43 @@ static int create_wasm(const struct create_opts *o, const struct oci_config *cfg
   st->pid = pid;
   bool zombie;
   st->pid_start = proc_start_time(pid, &zombie);
-  if (state_save(d, st, err) < 0) return -1;
 
   /* Step 2. A cgroup only when one is asked for (cgroupsPath, as podman and containerd always
    * give) or a limit needs it: the module can reach no device and holds no other process, so
    * without either a cgroup adds nothing but its cost, which on a v1 host is most of a wasm
    * bundle's start (one cgroup.procs write per hierarchy). */
-  json_t *dirs = NULL;
+  bool cgroup = cgroup_wanted(cfg->cgroups_path, resources);
+  bool hooks = cfg->nhooks[OCI_HOOK_PRESTART] || cfg->nhooks[OCI_HOOK_CREATE_RUNTIME] ||
+               cfg->nhooks[OCI_HOOK_CREATE_CONTAINER];
+  /* With no cgroup to join and no hook to run first, nothing has to precede the module's
+   * loading: GO at once, so that the module loads while we record the pid. */
+  bool go_now = !cgroup && !hooks;
+  if (go_now && send(sock, "g", 1, MSG_NOSIGNAL) != 1)
+    return isola_fail_errno(err, errno, "the wasm process");
   if (!st->extra) st->extra = json_object();
-  if (!cgroup_wanted(cfg->cgroups_path, resources)) {
-    dirs = json_array();
-  } else {
+  json_t *dirs = NULL;
+  if (cgroup) {
     /* Recorded before they exist: a create killed from here on leaves dirs delete knows. */
-    json_t *planned = NULL;
-    if (cgroup_dirs(cfg->cgroups_path, o->id, &planned, err) < 0) return -1;
-    json_object_set_new(st->extra, "cgroupDirs", planned);
-    if (state_save(d, st, err) < 0) return -1;
+    if (cgroup_dirs(cfg->cgroups_path, o->id, &dirs, err) < 0) return -1;
+  } else {
+    dirs = json_array();
+  }
+  json_object_set_new(st->extra, "cgroupDirs", dirs);
+  /* The pid (and the planned cgroup) on disk: from here on `state` shows the container. */
+  if (state_save(d, st, err) < 0) return -1;
+  if (cgroup) {
+    dirs = NULL;
     if (cgroup_enter(cfg->cgroups_path, o->id, pid, &cgcfg, &dirs, err) < 0 &&
         rootless_cgroup_fallback(&cgcfg, &dirs, err) < 0)
       return -1;
+    json_object_set_new(st->extra, "cgroupDirs", dirs);
+    if (state_save(d, st, err) < 0) goto undo;
   }
-  json_object_set_new(st->extra, "cgroupDirs", dirs);
-  struct isola_err ignored;
-  if (state_save(d, st, err) < 0 || hooks_run(cfg, OCI_HOOK_PRESTART, st, false, err) < 0 ||
+  if (hooks_run(cfg, OCI_HOOK_PRESTART, st, false, err) < 0 ||
       hooks_run(cfg, OCI_HOOK_CREATE_RUNTIME, st, false, err) < 0 ||
       hooks_run(cfg, OCI_HOOK_CREATE_CONTAINER, st, false, err) < 0)
     goto undo;
-  if (send(sock, "g", 1, MSG_NOSIGNAL) != 1) {
+  if (!go_now && send(sock, "g", 1, MSG_NOSIGNAL) != 1) {
     isola_fail_errno(err, errno, "the wasm process");
     goto undo;
   }
@@ -250,6 +252,7 @@ static int create_wasm(const struct create_opts *o, const struct oci_config *cfg
 undo:
   kill(pid, SIGKILL);
   waitpid(take_pid(&child), NULL, 0);
+  struct isola_err ignored;
   cgroup_remove(json_object_get(st->extra, "cgroupDirs"), &ignored);
   return -1;
 }
@@ -270,9 +273,9 @@ static int wasm_start(struct state_dir *d, struct isola_state *st, const struct 
                       struct isola_err *err) {
   if (in_container(st)) return engine_container.start(d, st, cfg, err);
   if (gate_release(d, st->id, err) < 0) return -1;
+  /* The gate's marker records the release (see gate.h): state.json is not written again. */
   st->started = true;
   st->status = ST_RUNNING;
-  if (state_save(d, st, err) < 0) return -1;
   struct isola_err warn;
   if (cfg && hooks_run(cfg, OCI_HOOK_POSTSTART, st, true, &warn) < 0)
     fprintf(stderr, "isola: warning: %s\n", warn.msg); /* the spec: log, and carry on */

@@ -337,12 +337,15 @@ static void on_terminate(int sig) { _exit(128 + sig); }
 
 /* The runtime may have blocked signals or set handlers (`isola run` forwards them). A process
  * with pid 1 in its pid namespace (sandbox=container) gets no default action for signals it
- * does not handle, so there the usual terminating ones end it as they would anywhere else. */
+ * does not handle, so there the usual terminating ones end it as they would anywhere else.
+ * SIGSEGV and SIGBUS keep the engine's handler, installed when the module was instantiated:
+ * it makes an access to a memory's guard pages a trap (status 134) and hands any other fault
+ * to the default action. (Reset, such an access killed the process with SIGSEGV, 139.) */
 static void reset_signals(void) {
   sigset_t none;
   sigemptyset(&none);
   for (int s = 1; s < NSIG; s++)
-    if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
+    if (s != SIGKILL && s != SIGSTOP && s != SIGSEGV && s != SIGBUS) signal(s, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
   sigprocmask(SIG_SETMASK, &none, NULL);
   if (getpid() == 1) {

@@ -1,4 +1,5 @@
-/* fuzz_config: bytes -> jansson -> oci_config_from_json(), the whole config.json model; for a
+/* fuzz_config: bytes -> json_parse() -> oci_config_from_json(), the whole config.json model, as
+ * oci_config_load() reads it (fuzz_json holds json_parse to jansson's behaviour); for a
  * config that parses, the engine selection that reads it (no policy, no rootfs, so no file is
  * opened), and the `process` object alone as `exec --process` parses it.
  *
@@ -6,6 +7,7 @@
  * of bounds. */
 #include <string.h>
 
+#include "core/json_parse.h"
 #include "core/oci_config.h"
 #include "core/select.h"
 #include "fuzz.h"
@@ -17,7 +19,7 @@ static void check_failure(const struct isola_err *err, const char *name) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json_error_t jerr;
-  json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = json_parse((const char *)data, size, &jerr);
   if (!root) return 0;
 
   struct oci_config *cfg = NULL;

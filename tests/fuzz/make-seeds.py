@@ -173,6 +173,34 @@ def config_seeds(seccomp_profile):
     write(d, "unicode.json", with_("hostname", "h\u00f6st\u4e2d\U0001f600"))
 
 
+# ---- fuzz_json --------------------------------------------------------------------------------
+
+def json_seeds():
+    """Bytes for json_parse against jansson: every escape, surrogate pairs and lone halves,
+    UTF-8 of every length and the invalid kinds, numbers at the integer and double limits,
+    nesting at the depth limit, duplicate keys, and the whitespace and trailing-input cases."""
+    d = clear("fuzz_json")
+    write(d, "base.json", BASE)
+    write(d, "compact.json", json.dumps(BASE, separators=(",", ":")))
+    write(d, "escapes.json", r'["\"\\\/\b\f\n\r\t", "\u0041\u00e9\u20ac\ud83d\ude00", {"\u006b": 1}]')
+    write(d, "surrogates.json", r'["\ud800", "\udc00", "\ud800\u0041", "\uDBFF\uDFFF"]')
+    write(d, "nul.json", r'["\u0000", {"a\u0000": 1}]')
+    write(d, "utf8.json", b'["\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"]')
+    write(d, "numbers.json", "[0, -0, 1.5, -2.5e-3, 1E400, 1e-400, 9223372036854775807, "
+          "9223372036854775808, -9223372036854775808, -9223372036854775809, 01, 1., .5, -, +1]")
+    write(d, "literals.json", '[true, false, null, tru, nulll, True]')
+    write(d, "duplicates.json", '{"a": 1, "b": {"a": 2, "a": 3}, "a": 4}')
+    write(d, "deep.json", "[" * 2048 + "]" * 2048)
+    write(d, "too-deep.json", "[" * 2048 + "1" + "]" * 2048)
+    write(d, "trailing.json", '{"a": [1, 2,], "b": {"c": 1,}} x')
+    write(d, "whitespace.json", ' \t\r\n{ "a" :\n[ 1 ,\t2 ] }\n ')
+    write(d, "control.json", '["a\tb", "\x01"]')
+    # each kind once more, in documents that parse
+    write(d, "ok-strings.json", '["\\uDBFF\\uDFFF", "\u00e9\U0001f600", "\\"\\n"]')
+    write(d, "ok-numbers.json", "[0, -0, 1.5, -2.5e-3, 1e-400, 9223372036854775807, "
+          "-9223372036854775808, 1E+2]")
+
+
 # ---- fuzz_seccomp -----------------------------------------------------------------------------
 
 def seccomp_seeds(default):
@@ -584,6 +612,7 @@ def main():
         p = os.path.join(CORPUS, "fuzz_seccomp", "seed-default.json")
         default = json.load(open(p)) if os.path.exists(p) else {"defaultAction": "SCMP_ACT_ALLOW"}
     config_seeds(default)
+    json_seeds()
     seccomp_seeds(default)
     policy_seeds()
     vm_proto_seeds()

@@ -1,6 +1,8 @@
 /* Traps on purpose: `trap div` divides by zero (i32.div_s traps), `trap unreachable` runs
- * `unreachable` (__builtin_trap), `trap stack` recurses without bound. The functions are kept
- * out of line so the trap is reported in a function the name section names. */
+ * `unreachable` (__builtin_trap), `trap stack` recurses without bound, `trap oob` loads from
+ * the top of the 4 GiB address space, far past the memory (a guard page where the engine
+ * reserves them). The functions are kept out of line so the trap is reported in a function
+ * the name section names. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +14,10 @@ __attribute__((noinline)) int divide(int a, int b) {
 
 __attribute__((noinline)) void crash(void) {
   __builtin_trap();
+}
+
+__attribute__((noinline)) int load_far(void) {
+  return *(volatile char *)0xfffffff0u;
 }
 
 /* Called through a volatile pointer so that the compiler can neither see the recursion nor
@@ -28,6 +34,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   if (argc > 1 && strcmp(argv[1], "div") == 0) return divide(1, zero);
   if (argc > 1 && strcmp(argv[1], "unreachable") == 0) crash();
+  if (argc > 1 && strcmp(argv[1], "oob") == 0) return load_far();
   if (argc > 1 && strcmp(argv[1], "stack") == 0) {
     next = recurse;
     return recurse(0);
