@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Container start-up benchmark: `RUNTIME run` of /bin/true from one busybox bundle under
-isola, runc and crun, paired (each round runs every runtime once, the order rotated), and
+isola, runc and crun, paired (each round runs every runtime once, in a shuffled order), and
 prints the median wall time of each, the ratios to crun, and each one's peak RSS.
 
 Measurement. Each run goes through launch.c (compiled here, static): it forks, execs the
@@ -20,6 +20,7 @@ Environment: ISOLA (binary, default build/isola), BENCH_ROUNDS (default 20).
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import statistics
@@ -173,11 +174,13 @@ def main():
                 log("bench: %s fails, left out: %s" % (rt.name, rt.error))
         live = [rt for rt in runtimes if rt.error is None]
 
-        log("bench: %d rounds of `run /bin/true`, order rotated: %s" %
+        log("bench: %d rounds of `run /bin/true`, order shuffled: %s" %
             (ROUNDS, ", ".join(rt.name for rt in live)))
+        # Shuffled, not rotated: in a rotation each runtime always follows the same one, and
+        # what a runtime leaves behind (exiting processes, freed pages) slows the next.
+        rng = random.Random(1)
         for r in range(ROUNDS):
-            k = r % len(live) if live else 0
-            for rt in live[k:] + live[:k]:
+            for rt in rng.sample(live, len(live)):
                 cid = "bench-%s-%d-%d" % (rt.name, os.getpid(), r)
                 wall, code, rss, err = run_once(launcher, rt, bundle, cid, errfile)
                 if code != 0:
@@ -191,7 +194,7 @@ def main():
         base = med.get("crun")
         print()
         print("Container start-up: `run` of /bin/true from one busybox bundle (config.json "
-              "from `%s spec`), %d paired rounds, order rotated; median wall time; peak RSS = "
+              "from `%s spec`), %d paired rounds, order shuffled; median wall time; peak RSS = "
               "median over runs of wait4() ru_maxrss (the runtime process and the "
               "descendants it reaped, as a maximum)." % (generator, ROUNDS))
         print()
