@@ -224,7 +224,13 @@ install-vm-image:
 	@if [ -f $(VM_OUT)/vmlinux ] && [ -f $(VM_OUT)/initramfs.cpio.gz ]; then \
 	  install -d $(DESTDIR)$(PREFIX)/lib/isola/vm && \
 	  install -m 0644 $(VM_OUT)/vmlinux $(VM_OUT)/initramfs.cpio.gz $(VM_OUT)/kernel-release \
-	    $(DESTDIR)$(PREFIX)/lib/isola/vm/; \
+	    $(DESTDIR)$(PREFIX)/lib/isola/vm/ && \
+	  if [ -f $(VM_OUT)/vmlinux.ram ] && [ -f $(VM_OUT)/vmlinux.pvh ]; then \
+	    install -m 0644 $(VM_OUT)/vmlinux.pvh $(DESTDIR)$(PREFIX)/lib/isola/vm/ && \
+	    cp --sparse=always $(VM_OUT)/vmlinux.ram $(DESTDIR)$(PREFIX)/lib/isola/vm/vmlinux.ram.tmp && \
+	    chmod 0644 $(DESTDIR)$(PREFIX)/lib/isola/vm/vmlinux.ram.tmp && \
+	    mv $(DESTDIR)$(PREFIX)/lib/isola/vm/vmlinux.ram.tmp $(DESTDIR)$(PREFIX)/lib/isola/vm/vmlinux.ram; \
+	  fi; \
 	else echo "install: no vm image in $(VM_OUT) (make vm-image); the vm engine will say so"; fi
 
 install: install-vm-image

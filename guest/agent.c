@@ -1,10 +1,10 @@
 /* isola's guest agent: PID 1 of the VM (a static binary at /init of the initramfs).
  *
- * It loads the few kernel modules the VM needs, opens the control port, and then follows the
+ * It loads the kernel modules the control port needs, opens the port, and then follows the
  * conversation of guest/proto.h with the host's monitor (the step numbers are the same):
- *   1. sends HELLO;
+ *   1. sends HELLO; while the host answers, loads the 9p modules and brings the loopback up;
  *   2. receives CONFIG: the container to build;
- *   3. forks the container's init into new pid and mount namespaces (and the others asked),
+ *   3. forks the container's init into new pid and mount namespaces (see prepare()),
  *      which mounts the bundle's rootfs from the 9p share `rootfs`, applies the mounts of
  *      config.json (host binds arrive as more 9p shares or as copied files), creates /dev,
  *      moves into the new root, applies masked and read-only paths, hostname, sysctls,
@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
@@ -57,7 +59,13 @@
 
 #include "proto.h"
 
-#define NINEP_OPTS "trans=virtio,version=9p2000.L,access=client,msize=262144"
+/* 9p mounts (the rootfs and the shares). msize: the largest the virtio transport takes (125
+ * pages of 4 KiB), so a read brings up to ~500 KiB. cache=mmap: reads, writes and attributes
+ * still go to the host every time (what either side writes, the other sees at once), but
+ * files get a page cache for mmap and readahead: a program is paged in ~500 KiB per request
+ * instead of one page per fault (cache=none turns readahead off). docs/vm.md, "What applies
+ * where". */
+#define NINEP_OPTS "trans=virtio,version=9p2000.L,access=client,msize=512000,cache=mmap"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static int ctl = -1; /* the control port */
@@ -72,6 +80,63 @@ static void msg(const char *fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   dprintf(2, "isola-agent: %s\n", buf);
+}
+
+/* With `isola_trace`, one line per step, stamped with the guest's monotonic clock (the clock
+ * of the kernel's own console lines): how docs/vm.md's breakdown is measured. The lines
+ * collect in memory shared with the container's init (writing each to the serial console as
+ * it happens would cost ~1 ms a line under TCG) and go to the console before EXIT. */
+static int write_all(int fd, const void *buf, size_t len);
+static char *trace_buf; /* MAP_SHARED, TRACE_BUF_SIZE bytes; NULL without isola_trace */
+static size_t *trace_len;
+#define TRACE_BUF_SIZE (64u << 10)
+
+static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void trace(const char *fmt, ...) {
+  if (!trace_buf) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  char line[256];
+  int n = snprintf(line, sizeof line, "[%5ld.%06ld] isola-agent: ", (long)ts.tv_sec,
+                   ts.tv_nsec / 1000);
+  va_list ap;
+  va_start(ap, fmt);
+  n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  size_t at = __atomic_fetch_add(trace_len, (size_t)n, __ATOMIC_RELAXED);
+  if (at + (size_t)n <= TRACE_BUF_SIZE - sizeof *trace_len) memcpy(trace_buf + at, line, (size_t)n);
+}
+
+static void trace_start(void) {
+  void *m = mmap(NULL, TRACE_BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return;
+  trace_len = m;
+  trace_buf = (char *)m + sizeof *trace_len;
+}
+
+/* The collected lines to the console (stderr). */
+static void trace_flush(void) {
+  if (!trace_buf) return;
+  size_t len = *trace_len;
+  if (len > TRACE_BUF_SIZE - sizeof *trace_len) len = TRACE_BUF_SIZE - sizeof *trace_len;
+  write_all(2, trace_buf, len);
+  *trace_len = 0;
+}
+
+/* Then the kernel's own log from the agent's start on (with `initcall_debug` on the kernel
+ * command line it has the time each module's init took). */
+static void trace_kernel_log(void) {
+  if (!trace_buf) return;
+  static char log[1 << 18];
+  int n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, sizeof log);
+  bool after = false;
+  for (char *line = log, *nl; n > 0 && line < log + n; line = nl + 1) {
+    if (!(nl = memchr(line, '\n', (size_t)(log + n - line)))) break;
+    if (strstr(line, "Run /init")) after = true;
+    if (after) dprintf(2, "kernel: %.*s\n", (int)(nl - line), line);
+  }
 }
 
 static void power_off(void) __attribute__((noreturn));
@@ -215,9 +280,11 @@ static void loopback_up(void) {
   if (s >= 0) close(s);
 }
 
-/* /modules/order lists the modules in dependency order (written by scripts/vm-image.sh). */
-static void load_modules(void) {
-  FILE *f = fopen("/modules/order", "re");
+/* Loads the modules `list` names, in its order (scripts/vm-image.sh writes /modules/early, what
+ * the control port needs, and /modules/late, the 9p file system's, each in dependency order).
+ * A failure is reported to the host once the port is open, else on the console. */
+static void load_modules(const char *list) {
+  FILE *f = fopen(list, "re");
   if (!f) return; /* a kernel with the drivers built in needs none */
   char line[256], path[300];
   while (fgets(line, sizeof line, f)) {
@@ -226,10 +293,12 @@ static void load_modules(void) {
     snprintf(path, sizeof path, "/modules/%s", line);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST)) {
+      if (ctl >= 0) die("load module `%s`: %s", path, strerror(errno));
       msg("load module `%s`: %s", path, strerror(errno));
       power_off();
     }
     close(fd);
+    trace("module %s loaded", line);
   }
   fclose(f);
 }
@@ -718,13 +787,17 @@ static void container_init(const struct child_io *io) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     child_fail("make mounts private: %s", strerror(errno));
   mkdir("/newroot", 0755);
+  trace("container: namespaces");
   if (mount("rootfs", "/newroot", "9p", cfg.root_ro ? MS_RDONLY : 0, NINEP_OPTS) < 0)
     child_fail("mount the rootfs (9p share `rootfs`): %s", strerror(errno));
+  trace("container: rootfs mounted");
   int rootfd = open("/newroot", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (rootfd < 0) child_fail("open the rootfs: %s", strerror(errno));
   for (size_t i = 0; i < cfg.nmounts; i++) do_mount(rootfd, i);
+  trace("container: mounts");
   make_dev(rootfd, io->tty);
   close(rootfd);
+  trace("container: /dev");
 
   if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0)
     child_fail("hostname: %s", strerror(errno));
@@ -738,11 +811,13 @@ static void container_init(const struct child_io *io) {
     child_fail("enter the new root: %s", strerror(errno));
   apply_sysctls();
   mask_paths();
+  trace("container: masked and read-only paths");
   if (cfg.root_ro && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     child_fail("make the root read-only: %s", strerror(errno));
 
   char exe[4096];
   set_up_process(&cfg, exe, sizeof exe);
+  trace("container: process set up");
 
   /* 3. Ready: wait for the release (EOF: the agent is gone). */
   if (write_all(sync_fd, "R", 1) < 0) _exit(127);
@@ -891,6 +966,12 @@ static void prepare(void) {
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
   io.go = go[0];
 
+  /* New mount and pid namespaces (and a network one if asked). The uts, ipc and cgroup
+   * namespaces config.json asks for are not made: the container shares the agent's, which
+   * nothing else in the guest uses and the pid namespace hides, so it sees what fresh ones
+   * would show (the guest's default hostname until it sets its own, no IPC objects, "/" as
+   * its cgroup), and making them cost ~3 ms under TCG (docs/vm.md). Execs join the same. */
+  cfg.ns_flags &= CLONE_NEWNET;
   int flags = CLONE_NEWNS | CLONE_NEWPID | cfg.ns_flags;
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0) die("create the container process: %s", strerror(errno));
@@ -942,6 +1023,8 @@ static void run(void) {
     die("%s", buf[0] == 'E' ? buf + 1 : buf);
   }
   send_frame(VM_STARTED, NULL, 0);
+  trace("STARTED");
+
 }
 
 static struct proc *find_exec(uint32_t id) {
@@ -1141,7 +1224,7 @@ static void on_frame(const struct vm_frame *f) {
     }
   }
   switch (f->type) {
-  case VM_RUN: run(); break;
+  case VM_RUN: trace("RUN"); run(); break;
   case VM_STDIN: on_stdin(w, f->payload, f->len); break;
   case VM_SIGNAL: {
     int sig = (int)vm_get_u32(f->payload);
@@ -1191,6 +1274,7 @@ static void reap(void) {
       if (!p->used || p->pid != pid) continue;
       p->exited = true;
       p->exit_ms = now_ms();
+      trace("process %u exited", p->id);
       p->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
   }
@@ -1305,13 +1389,17 @@ int main(int argc, char **argv) {
    * the kernel command line (the kernel passes it to init as an argument) powers off at once:
    * the benchmark's floor, the same kernel and initramfs booted and stopped (bench/vm). */
   if (argc > 1 && !strcmp(argv[1], "isola_poweroff")) power_off();
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "isola_trace")) trace_start();
+  trace("init");
   boot_mounts();
-  load_modules();
-  loopback_up();
+  trace("boot mounts");
+  load_modules("/modules/early");
   if ((ctl = open_port()) < 0) {
     msg("no virtio port named `%s`", VM_PORT_NAME);
     power_off();
   }
+  trace("control port open");
   signal(SIGPIPE, SIG_IGN);
 
   /* 1. HELLO: version and kernel release. */
@@ -1322,6 +1410,11 @@ int main(int argc, char **argv) {
   size_t rl = strnlen(u.release, sizeof u.release);
   memcpy(hello + 4, u.release, rl);
   send_frame(VM_HELLO, hello, (uint32_t)(4 + rl));
+  /* What only the container needs is done while the host answers: the 9p modules, the
+   * loopback. */
+  load_modules("/modules/late");
+  loopback_up();
+  trace("loopback up");
 
   /* 2. CONFIG. A SIGNAL may come first (kill of a container still booting). */
   struct vm_frame f;
@@ -1331,6 +1424,7 @@ int main(int argc, char **argv) {
     if (f.type == VM_SIGNAL) power_off();
     die("control port: expected CONFIG, got frame 0x%02x", f.type);
   }
+  trace("CONFIG");
   parse_config(&f);
 
   /* SIGCHLD through a signalfd, blocked before the fork so no exit is missed. */
@@ -1347,10 +1441,14 @@ int main(int argc, char **argv) {
   /* 3. */
   prepare();
   send_frame(VM_READY, NULL, 0);
+  trace("READY");
   /* 4.-6. */
   relay(sigfd);
   /* 7. */
+  trace_flush();
+  trace_kernel_log();
   send_u32(VM_EXIT, (uint32_t)w->status);
+  trace("EXIT");
   /* 8. */
   int64_t end = now_ms() + 10000;
   while (now_ms() < end && ctl_wait(&f, (int)(end - now_ms())) == 1 && f.type != VM_ACK) {

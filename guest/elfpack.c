@@ -1,6 +1,7 @@
 /* Build-time tool: rewrites the guest's vmlinux so that QEMU maps and copies less of it.
  *
  *   elfpack [--empty-btf] IN OUT
+ *   elfpack --ram-image SIZE_MIB IN IMAGE STUB
  *
  * QEMU's ELF loader (PVH boot) mmaps the whole file and copies every PT_LOAD's file bytes
  * into guest RAM, so each file page of a segment ends up resident twice: in QEMU's mapping of
@@ -12,6 +13,15 @@
  * kernel zeroes .bss itself anyway). The first and last page of the image stay covered, so
  * QEMU computes the same image bounds. Section headers are dropped (QEMU only reads them for
  * symbols, and this vmlinux has none); PT_NOTE is kept (the PVH entry point is a note).
+ *
+ * --ram-image lays the kernel out as guest RAM instead, so that QEMU need not copy it at all
+ * (docs/vm.md, "Memory"): IMAGE is a sparse file of SIZE_MIB MiB holding each PT_LOAD's file
+ * bytes at its physical address (zeros elsewhere: holes), which QEMU maps privately as the
+ * guest's RAM (memory-backend-file, share=off): the guest reads the kernel straight from the
+ * page cache, which all VMs share, and only the pages it writes become its own. STUB is what
+ * QEMU is given as -kernel to boot it through PVH: an ELF with the kernel's notes (the PVH
+ * entry point is one) and one PT_LOAD, the kernel's first page, which QEMU writes over the
+ * same bytes in RAM.
  *
  * --empty-btf also empties .BTF (4 MiB of type information only BPF tooling reads; see
  * empty_btf() and docs/vm.md), whose pages then are zero and left out too.
@@ -120,12 +130,97 @@ static int add_run(struct run *runs, size_t *n, const Elf64_Phdr *ph, uint64_t a
   return 0;
 }
 
+/* A new file is written as `path`.tmp and renamed over `path` once complete. */
+static int create_file(const char *path, int *fd, char *tmp, size_t tmplen) {
+  snprintf(tmp, tmplen, "%s.tmp", path);
+  *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (*fd < 0) perror(tmp);
+  return *fd < 0 ? -1 : 0;
+}
+
+static int finish_file(int fd, const char *tmp, const char *path, bool ok) {
+  if (!ok || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+    perror(path);
+    unlink(tmp);
+    return 1;
+  }
+  return 0;
+}
+
+/* --ram-image: see the top of the file. `eh` was checked, its program headers are not yet. */
+static int ram_image(const Elf64_Ehdr *eh, uint64_t size, const char *image, const char *stub) {
+  Elf64_Phdr first = {0}, note = {0};
+  bool have_first = false, have_note = false;
+  for (unsigned i = 0; i < eh->e_phnum; i++) {
+    Elf64_Phdr ph;
+    memcpy(&ph, in + eh->e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_offset > in_size || ph.p_filesz > in_size - ph.p_offset)
+      return fail("a segment runs past the end of the file");
+    if (ph.p_type == PT_NOTE && !have_note) note = ph, have_note = true;
+    if (ph.p_type != PT_LOAD || !ph.p_filesz) continue;
+    if (ph.p_paddr > size || ph.p_filesz > size - ph.p_paddr)
+      return fail("--ram-image: the kernel does not fit in SIZE_MIB");
+    if (!have_first || ph.p_paddr < first.p_paddr) first = ph, have_first = true;
+  }
+  if (!have_first || !have_note) return fail("--ram-image: no PT_LOAD with data, or no PT_NOTE");
+
+  char tmp[4200];
+  int fd;
+  if (create_file(image, &fd, tmp, sizeof tmp) < 0) return 1;
+  bool ok = ftruncate(fd, (off_t)size) == 0;
+  uint64_t loaded = 0;
+  for (unsigned i = 0; ok && i < eh->e_phnum; i++) {
+    Elf64_Phdr ph;
+    memcpy(&ph, in + eh->e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_type != PT_LOAD || !ph.p_filesz) continue;
+    ok = pwrite(fd, in + ph.p_offset, ph.p_filesz, (off_t)ph.p_paddr) == (ssize_t)ph.p_filesz;
+    loaded += ph.p_filesz;
+  }
+  if (finish_file(fd, tmp, image, ok)) return 1;
+
+  /* The stub: header, two program headers, the notes, then the first page at an offset
+   * congruent to its address modulo the page size. */
+  uint64_t page_len = first.p_filesz < PAGE ? first.p_filesz : PAGE;
+  uint64_t note_off = sizeof(Elf64_Ehdr) + 2 * sizeof(Elf64_Phdr);
+  uint64_t page_off = (note_off + note.p_filesz + PAGE - 1) / PAGE * PAGE + first.p_vaddr % PAGE;
+  Elf64_Ehdr oh = *eh;
+  oh.e_phoff = sizeof(Elf64_Ehdr);
+  oh.e_phnum = 2;
+  oh.e_shoff = 0;
+  oh.e_shnum = 0;
+  oh.e_shstrndx = SHN_UNDEF;
+  Elf64_Phdr ph[2] = {first, note};
+  ph[0].p_offset = page_off;
+  ph[0].p_filesz = ph[0].p_memsz = page_len;
+  ph[1].p_offset = note_off;
+  if (create_file(stub, &fd, tmp, sizeof tmp) < 0) return 1;
+  ok = write_all(fd, &oh, sizeof oh) == 0 && write_all(fd, ph, sizeof ph) == 0 &&
+       write_all(fd, in + note.p_offset, note.p_filesz) == 0 &&
+       pwrite(fd, in + first.p_offset, page_len, (off_t)page_off) == (ssize_t)page_len;
+  if (finish_file(fd, tmp, stub, ok)) return 1;
+  fprintf(stderr, "elfpack: %s: %.1f MiB of kernel in a %llu MiB RAM image; %s: its PVH entry\n",
+          image, (double)loaded / (1 << 20), (unsigned long long)(size >> 20), stub);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int a = 1;
   bool want_empty_btf = a < argc && !strcmp(argv[a], "--empty-btf");
   if (want_empty_btf) a++;
-  if (argc - a != 2) {
-    fprintf(stderr, "usage: %s [--empty-btf] IN-vmlinux OUT-vmlinux\n", argv[0]);
+  unsigned long long ram_mib = 0;
+  if (!want_empty_btf && a < argc && !strcmp(argv[a], "--ram-image")) {
+    char *end = NULL;
+    if (argc - a == 5) ram_mib = strtoull(argv[a + 1], &end, 10);
+    if (!ram_mib || *end || ram_mib > (1ull << 24)) {
+      fprintf(stderr, "usage: %s --ram-image SIZE_MIB IN-vmlinux OUT-image OUT-stub\n", argv[0]);
+      return 2;
+    }
+    a += 2;
+  } else if (argc - a != 2) {
+    fprintf(stderr,
+            "usage: %s [--empty-btf] IN-vmlinux OUT-vmlinux\n"
+            "       %s --ram-image SIZE_MIB IN-vmlinux OUT-image OUT-stub\n",
+            argv[0], argv[0]);
     return 2;
   }
   const char *in_path = argv[a], *out_path = argv[a + 1];
@@ -154,6 +249,7 @@ int main(int argc, char **argv) {
       eh.e_phoff > in_size || (in_size - eh.e_phoff) / sizeof(Elf64_Phdr) < eh.e_phnum)
     return fail("bad program header table");
   if (want_empty_btf && empty_btf(data, &eh)) return 1;
+  if (ram_mib) return ram_image(&eh, ram_mib << 20, out_path, argv[a + 2]);
 
   static struct run runs[MAX_OUT_PHDRS];
   size_t nruns = 0;
@@ -233,22 +329,14 @@ int main(int argc, char **argv) {
   oh.e_shstrndx = SHN_UNDEF;
 
   char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-  int o = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (o < 0) {
-    perror(tmp);
-    return 1;
-  }
+  int o;
+  if (create_file(out_path, &o, tmp, sizeof tmp) < 0) return 1;
   bool ok = write_all(o, &oh, sizeof oh) == 0 && write_all(o, out, nph * sizeof *out) == 0;
   for (size_t i = 0; ok && i < nph; i++) {
     const uint8_t *src = i < nruns ? in + runs[i].off : in + note.p_offset;
     ok = pwrite(o, src, out[i].p_filesz, (off_t)out[i].p_offset) == (ssize_t)out[i].p_filesz;
   }
-  if (!ok || fsync(o) < 0 || close(o) < 0 || rename(tmp, out_path) < 0) {
-    perror(out_path);
-    unlink(tmp);
-    return 1;
-  }
+  if (finish_file(o, tmp, out_path, ok)) return 1;
   fprintf(stderr, "elfpack: %s: %zu segments, %.1f of %.1f MiB of file data kept\n", out_path,
           nruns, (double)kept / (1 << 20), (double)total / (1 << 20));
   return 0;

@@ -10,14 +10,22 @@
 #    the kernel tree's scripts/extract-vmlinux does: QEMU boots it through PVH, which under TCG
 #    saves more than half the boot time of the compressed image. ELFPACK (guest/elfpack.c) then
 #    rewrites it so that QEMU maps and copies only the pages that hold data, with .BTF emptied
-#    (docs/vm.md, "Memory"): QEMU's peak RSS drops by ~37 MiB.
+#    (docs/vm.md, "Memory"): QEMU's peak RSS drops by ~37 MiB. From that, ELFPACK --ram-image
+#    lays the kernel out as guest RAM: vmlinux.ram, a sparse file of RAM_IMAGE_MIB with each
+#    segment at its physical address, which QEMU maps privately as the guest's RAM instead of
+#    copying the kernel into it, and vmlinux.pvh, the small ELF QEMU boots it from (its PVH
+#    note and first page).
 # 3. Computes module dependencies with `depmod -b` and copies the modules the guest needs
 #    (virtio_mmio, virtio_console, 9pnet_virtio, 9p, and what they depend on) in load order,
 #    without their .BTF sections (the guest kernel's own BTF is emptied, so theirs could not be
-#    checked: the kernel would print a verifier log on the console for each). objcopy drops the
-#    appended signatures too; the guest kernel does not enforce them.
-# 4. Writes OUTDIR/initramfs.cpio.gz: /init (the static agent), /modules/*.ko, /modules/order.
-# Outputs: OUTDIR/vmlinux, OUTDIR/initramfs.cpio.gz, OUTDIR/kernel-release.
+#    checked: the kernel would print a verifier log on the console for each), ORC unwind
+#    tables and ftrace call sites (docs/vm.md, "Boot"). objcopy drops the appended signatures
+#    too; the guest kernel does not enforce them.
+# 4. Writes OUTDIR/initramfs.cpio.gz: /init (the static agent), /modules/*.ko, and the load
+#    order in two lists: /modules/early (the control port's: virtio_mmio, virtio_console and
+#    what they need) and /modules/late (9p's), which the agent loads after HELLO.
+# Outputs: OUTDIR/vmlinux, OUTDIR/vmlinux.ram, OUTDIR/vmlinux.pvh, OUTDIR/initramfs.cpio.gz,
+# OUTDIR/kernel-release.
 # Exits 0 when the image is there (a second run with the same package does nothing but the
 # initramfs), non-zero with the reason otherwise.
 set -euo pipefail
@@ -94,6 +102,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(basename "$deb")" ] || [ ! -f 
   basename "$deb" >"$stamp"
 fi
 "$elfpack" --empty-btf "$cache/vmlinux.elf" "$out/vmlinux"
+# 64 GiB of address space, 26 MiB of data: guest RAM up to 64 GiB boots from it (bigger VMs
+# boot vmlinux). Copy it with `cp --sparse=always` (make install does).
+RAM_IMAGE_MIB=65536
+"$elfpack" --ram-image "$RAM_IMAGE_MIB" "$out/vmlinux" "$out/vmlinux.ram" "$out/vmlinux.pvh"
 kver=$(ls "$cache/root/lib/modules" | head -n 1)
 echo "$kver" >"$out/kernel-release"
 
@@ -110,7 +122,11 @@ add() { # module path relative to $moddir, as modules.dep names it
   for d in $deps; do add "$d"; done
   order+=("$m")
 }
+# Two stages: what the control port needs, then the 9p file system, which the agent loads
+# after it said HELLO, while the host answers with CONFIG.
+early=0
 for want in virtio_mmio virtio_console 9pnet_virtio 9p; do
+  if [ "$want" = 9pnet_virtio ]; then early=${#order[@]}; fi
   path=$(awk -F: -v w="$want" '{ n = $1; sub(".*/", "", n); sub("\\.ko.*", "", n);
                                   gsub("-", "_", n); if (n == w) { print $1; exit } }' "$moddir/modules.dep")
   if [ -z "$path" ]; then
@@ -135,7 +151,9 @@ list=$cache/initramfs.list
   echo "dir /newroot 0755"
   echo "dir /modules 0755"
   echo "file /init 0755 $(cd "$(dirname "$agent")" && pwd)/$(basename "$agent")"
-  : >"$stage/modules/order"
+  : >"$stage/modules/early"
+  : >"$stage/modules/late"
+  i=0
   for m in "${order[@]}"; do
     name=$(basename "$m")
     case $name in
@@ -144,13 +162,21 @@ list=$cache/initramfs.list
       *.ko.gz) gzip -dc "$moddir/$m" >"$stage/modules/${name%.gz}"; name=${name%.gz} ;;
       *) cp "$moddir/$m" "$stage/modules/$name" ;;
     esac
-    objcopy --remove-section=.BTF "$stage/modules/$name"
-    echo "$name" >>"$stage/modules/order"
+    # .BTF (see above); the ORC unwind tables and the ftrace call sites, whose processing
+    # at load (sorting, patching) costs ~10 ms under TCG for nothing the guest uses: an
+    # oops trace through these modules is less exact, and ftrace cannot trace them.
+    objcopy --remove-section=.BTF --remove-section=.orc_unwind --remove-section=.orc_unwind_ip \
+            --remove-section=.rela.orc_unwind_ip --remove-section=__mcount_loc \
+            --remove-section=.rela__mcount_loc "$stage/modules/$name"
+    if [ "$i" -lt "$early" ]; then echo "$name" >>"$stage/modules/early"
+    else echo "$name" >>"$stage/modules/late"; fi
+    i=$((i + 1))
     echo "file /modules/$name 0644 $stage/modules/$name"
   done
-  echo "file /modules/order 0644 $stage/modules/order"
+  echo "file /modules/early 0644 $stage/modules/early"
+  echo "file /modules/late 0644 $stage/modules/late"
 } >"$list"
 "$mkinit" "$out/.initramfs.tmp.cpio.gz" "$list"
 mv "$out/.initramfs.tmp.cpio.gz" "$out/initramfs.cpio.gz"
-echo "vm-image: $out/vmlinux ($kver, $(du -k "$out/vmlinux" | cut -f1) KiB) and $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB:" \
-     "agent + $(tr '\n' ' ' <"$stage/modules/order"))" >&2
+echo "vm-image: $out/vmlinux ($kver, $(du -k "$out/vmlinux" | cut -f1) KiB), vmlinux.ram ($(du -k "$out/vmlinux.ram" | cut -f1) KiB used) and $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB:" \
+     "agent + $(cat "$stage/modules/early" "$stage/modules/late" | tr '\n' ' '))" >&2

@@ -289,7 +289,8 @@ static void reap_qemu(struct mon *m, int wait_ms) {
       kill(m->qemu, SIGKILL);
       wait_ms = 1000, end = now_ms() + 5000; /* it cannot refuse SIGKILL */
     }
-    nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+    /* Short: `run` returns when QEMU is gone, which takes ~5 ms after SIGKILL. */
+    nanosleep(&(struct timespec){0, 500 * 1000}, NULL);
   }
   logf_(m, "qemu: %s %d%s, peak RSS %ld KiB",
         WIFSIGNALED(m->qemu_status) ? "killed by signal" : "exited with status",

@@ -2,7 +2,8 @@
  *
  * The device model is the smallest that boots Debian's kernel quickly (../shared/design/vm.md):
  * `-M microvm` with ACPI (the kernel finds the virtio-mmio devices and powers off through it),
- * the uncompressed vmlinux booted through PVH, the initramfs with the agent, one
+ * the uncompressed kernel booted through PVH (under TCG from guest RAM that is the kernel's
+ * RAM image, mapped privately), the initramfs with the agent, one
  * virtio-serial port for the control protocol (on a socketpair QEMU gets as fd 3), one
  * virtio-9p device per share (the rootfs, then host directories bound into the container),
  * and the serial console on QEMU's stdout (the state dir's console.log). Under TCG the
@@ -143,25 +144,41 @@ void vm_argv_free(char **argv) {
 
 char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
   struct argv_builder b = {0};
-  _cleanup_free_ char *kernel = qemu_escape(l->img->vmlinux);
+  /* Under TCG the guest's RAM is the kernel's RAM image when there is one big enough: QEMU
+   * maps it privately instead of copying the kernel into anonymous RAM and keeping its own
+   * mapping of vmlinux (docs/vm.md, "Memory"). With KVM (not measurable here) the ELF is
+   * loaded as before. */
+  bool ram_image = !l->kvm && l->img->ram_image[0] && l->res->memory_mib <= l->img->ram_image_mib;
+  _cleanup_free_ char *kernel = qemu_escape(ram_image ? l->img->pvh_stub : l->img->vmlinux);
+  _cleanup_free_ char *ram = qemu_escape(ram_image ? l->img->ram_image : "");
   _cleanup_free_ char *initrd = qemu_escape(l->img->initramfs);
   _cleanup_free_ char *rootfs = qemu_escape(l->rootfs);
-  if (!kernel || !initrd || !rootfs) {
+  if (!kernel || !ram || !initrd || !rootfs) {
     isola_fail_errno(err, ENOMEM, "qemu command line");
     return NULL;
   }
   add(&b, "%s", l->qemu);
   add(&b, "-M");
-  add(&b, "microvm");
+  add(&b, ram_image ? "microvm,memory-backend=ram" : "microvm");
+  if (ram_image) {
+    /* share=off: the guest's writes stay in QEMU's private copies of the pages they touch. */
+    add(&b, "-object");
+    add(&b, "memory-backend-file,id=ram,size=%uM,mem-path=%s,share=off", l->res->memory_mib, ram);
+  }
   add(&b, "-global");
   add(&b, "virtio-mmio.force-legacy=false");
   add(&b, "-accel");
-  /* TCG's code cache is mapped at 1 GiB and filled as the guest runs new code (~40 MiB for a
-   * boot); a smaller one is flushed and refilled instead. docs/vm.md, "Memory". */
+  /* TCG's code cache (QEMU maps 1 GiB) fills as the guest runs new code: ~40 MiB for a boot
+   * and a small program. A smaller one is flushed and refilled, which costs time (8 flushes
+   * for `run` of /bin/true at 10 MiB); the RAM image frees the memory that a 44 MiB one needs
+   * to stay within the RSS target. docs/vm.md, "Memory". */
   if (l->kvm) add(&b, "kvm");
-  else add(&b, "tcg,tb-size=%u", VM_TCG_CODE_CACHE_MIB);
+  else add(&b, "tcg,tb-size=%u", ram_image ? VM_TCG_CODE_CACHE_MIB : VM_TCG_CODE_CACHE_COPY_MIB);
   add(&b, "-cpu");
-  add(&b, "%s", l->kvm ? "host" : "max");
+  /* Under TCG without ERMS/FSRM: TCG runs `rep movsb`/`rep stosb` one byte per loop turn, and
+   * the kernel's memcpy, memset and clear_page (and glibc's) pick them when the CPU says they
+   * are fast; without, they move 8 bytes a turn (docs/vm.md, "Boot"). */
+  add(&b, "%s", l->kvm ? "host" : "max,-erms,-fsrm");
   add(&b, "-m");
   add(&b, "%u", l->res->memory_mib);
   add(&b, "-smp");
@@ -190,11 +207,13 @@ char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
   const char *common = "console=ttyS0 quiet panic=-1 cryptomgr.notests pci=off percpu_alloc=page "
                        "initcall_blacklist=event_trace_init,tracer_init_tracefs,crypto_kdf108_init,"
                        "blake2s_mod_init,init_zswap,load_system_certificate_list,agp_amd64_mod_init";
+  /* isola_trace: the agent reports each step's time on the console (ISOLA_VM_TRACE=1). */
+  const char *trace = l->trace ? " isola_trace" : "";
   if (l->kvm)
-    add(&b, "%s", common);
+    add(&b, "%s%s", common, trace);
   else
-    add(&b, "%s mitigations=off tsc_early_khz=%lu tsc=reliable no_timer_check lpj=%lu", common,
-        l->tsc_khz, l->tsc_khz * 4);
+    add(&b, "%s mitigations=off tsc_early_khz=%lu tsc=reliable no_timer_check lpj=%lu%s", common,
+        l->tsc_khz, l->tsc_khz * 4, trace);
   add(&b, "-chardev");
   add(&b, "socket,id=ctl,fd=3");
   add(&b, "-device");

@@ -73,6 +73,12 @@ static void close_all_but(const int *keep, size_t n) {
   close_range(from, ~0u, 0);
 }
 
+/* An environment flag: set, not empty and not "0". */
+static bool env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && v[0] && strcmp(v, "0") != 0;
+}
+
 static int boot_timeout_ms(bool kvm) {
   const char *v = getenv("ISOLA_VM_BOOT_TIMEOUT");
   if (v && v[0]) {
@@ -132,6 +138,7 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
       .id = o->id,
       .state_path = d->path,
       .launch = {.qemu = qemu, .img = &img, .res = &res, .kvm = kvm, .tsc_khz = tsc,
+                 .trace = env_flag("ISOLA_VM_TRACE"),
                  .rootfs = rootfs, .rootfs_readonly = cfg->root_readonly,
                  .shares = guest.shares, .nshares = guest.nshares, .ctl_fd = sv[1],
                  .console_fd = -1},

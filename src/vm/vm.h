@@ -26,11 +26,17 @@ struct vm_image {
   char vmlinux[4200];
   char initramfs[4200];
   char release[128]; /* kernel-release, "" when unknown */
+  /* vmlinux.ram (the kernel at its physical addresses, a sparse file QEMU maps privately as
+   * guest RAM) and vmlinux.pvh (the ELF QEMU boots it from): "" when not there or not usable. */
+  char ram_image[4200];
+  char pvh_stub[4200];
+  uint64_t ram_image_mib; /* its size: guest RAM up to this much can use it */
 };
 
-/* Looks for vmlinux and initramfs.cpio.gz in $ISOLA_VM_DIR (only there when set), else in
- * ISOLA_PREFIX/lib/isola/vm, then <exe>/../lib/isola/vm, then <exe>/vm (the build tree). The error names every place
- * looked at and says how to build the image (`make vm-image`). */
+/* Looks for vmlinux and initramfs.cpio.gz (and the optional vmlinux.ram and vmlinux.pvh) in
+ * $ISOLA_VM_DIR (only there when set), else in ISOLA_PREFIX/lib/isola/vm, then
+ * <exe>/../lib/isola/vm, then <exe>/vm (the build tree). The error names every place looked
+ * at and says how to build the image (`make vm-image`). */
 int vm_image_find(struct vm_image *img, struct isola_err *err);
 
 /* qemu-system-x86_64: $ISOLA_QEMU, else the first on PATH (or /usr/bin). */
@@ -77,7 +83,10 @@ int vm_exec_config_build(const struct oci_process *p, struct vm_guest_config *ou
 #define VM_DEFAULT_MEMORY_MIB 256
 #define VM_AGENT_MARGIN_MIB 96 /* added to memory.limit: what the guest kernel keeps (~82 MiB) */
 #define VM_MIN_MEMORY_MIB 96
-#define VM_TCG_CODE_CACHE_MIB 10 /* -accel tcg,tb-size= (QEMU's default would be 1 GiB) */
+/* -accel tcg,tb-size= (QEMU's default would be 1 GiB): with the kernel's RAM image, and when
+ * QEMU copies the kernel into RAM instead. */
+#define VM_TCG_CODE_CACHE_MIB 44
+#define VM_TCG_CODE_CACHE_COPY_MIB 10
 
 struct vm_resources {
   unsigned memory_mib, cpus;
@@ -92,6 +101,7 @@ struct vm_launch {
   const struct vm_image *img;
   const struct vm_resources *res;
   bool kvm;
+  bool trace; /* ISOLA_VM_TRACE: the agent logs its steps' times on the console */
   unsigned long tsc_khz;
   const char *rootfs;
   bool rootfs_readonly;

@@ -228,6 +228,142 @@ def test_inside_the_guest(isola, vm_ready, make_bundle, new_id, tmp_path):
     assert_clean(isola, cid, b)
 
 
+def _qemu_argv(isola, cid):
+    """The command line of the QEMU under the monitor of `cid`."""
+    monitor = isola.state(cid)["pid"]
+    for p in B.descendants(monitor):
+        argv = B.read_cmdline(p) or []
+        if argv and "qemu-system" in os.path.basename(argv[0]):
+            return argv
+    raise AssertionError("no QEMU under the vm monitor %d" % monitor)
+
+
+def _image_digest(path, head=128 << 20):
+    """What would show that anything wrote to the RAM image: its metadata and its first
+    128 MiB (the kernel sits at 16-80 MiB)."""
+    st = os.stat(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read(head))
+    return (st.st_size, st.st_blocks, st.st_mtime_ns, h.hexdigest())
+
+
+def test_guest_ram_is_the_shared_kernel_image(isola, vbundle, new_id):
+    """Under TCG the guest's RAM is vmlinux.ram mapped privately (memory-backend-file,
+    share=off) and QEMU boots vmlinux.pvh: the kernel is not copied. A guest that fills its
+    memory leaves the image untouched. ISOLA_VM_TRACE=1 puts the agent's step times on the
+    console."""
+    d = _image_dir()
+    ram = os.path.join(d, "vmlinux.ram")
+    if not os.path.isfile(ram) or _kvm_usable():
+        pytest.skip("no vmlinux.ram in %s (an image from before `make vm-image` made it), or "
+                    "KVM (which boots vmlinux)" % d)
+    before = _image_digest(ram)
+    cid = new_id("vm")
+    vbundle.sh("head -c 50000000 /dev/urandom > /dev/shm/fill && echo filled")
+    env = dict(os.environ, ISOLA_VM_TRACE="1")
+    r = isola.detached("create", vbundle, cid, global_args=VM, env=env)
+    assert r.returncode == 0, r.stderr
+    argv = _qemu_argv(isola, cid)
+    assert argv[argv.index("-M") + 1] == "microvm,memory-backend=ram", argv
+    backend = argv[argv.index("-object") + 1].split(",")
+    assert backend[0] == "memory-backend-file" and "share=off" in backend, backend
+    assert "mem-path=%s" % os.path.realpath(ram) in [
+        "mem-path=%s" % os.path.realpath(x.split("=", 1)[1]) for x in backend
+        if x.startswith("mem-path=")], backend
+    assert "size=256M" in backend, backend
+    assert os.path.basename(argv[argv.index("-kernel") + 1]) == "vmlinux.pvh", argv
+    assert "isola_trace" in argv[argv.index("-append") + 1]
+    assert isola("start", cid).returncode == 0
+    st = isola.wait_status(cid, "stopped", timeout=30)
+    assert st["status"] == "stopped"
+    with open(r.out) as f:
+        assert f.read() == "filled\n"
+    with open(os.path.join(isola.root, cid, "console.log"), errors="replace") as f:
+        console = f.read()
+    for step in ("isola-agent: init", "isola-agent: CONFIG", "isola-agent: READY",
+                 "isola-agent: STARTED", "isola-agent: process 0 exited"):
+        assert step in console, console[-2000:]
+    assert isola("delete", cid).returncode == 0
+    assert_clean(isola, cid, vbundle)
+    assert _image_digest(ram) == before, "the guest wrote to the shared RAM image"
+
+
+def test_without_a_usable_ram_image_the_kernel_is_copied(isola, vbundle, new_id, tmp_path):
+    """An image directory whose vmlinux.ram is smaller than the guest's RAM (or has none):
+    QEMU loads vmlinux into anonymous RAM as before, with the smaller code cache; a guest that
+    fits uses the image."""
+    d = _image_dir()
+    if not os.path.isfile(os.path.join(d, "vmlinux.ram")) or _kvm_usable():
+        pytest.skip("no vmlinux.ram in %s, or KVM" % d)
+    small = tmp_path / "image"
+    small.mkdir()
+    for name in ("vmlinux", "vmlinux.pvh", "initramfs.cpio.gz", "kernel-release"):
+        os.symlink(os.path.join(d, name), str(small / name))
+    # The first 128 MiB of the real image: the whole kernel, room for a 128 MiB guest only.
+    with open(os.path.join(d, "vmlinux.ram"), "rb") as src, \
+            open(str(small / "vmlinux.ram"), "wb") as dst:
+        dst.truncate(128 << 20)
+        for off in range(0, 128 << 20, 1 << 20):
+            chunk = src.read(1 << 20)
+            if chunk.strip(b"\0"):
+                dst.seek(off)
+                dst.write(chunk)
+    env = dict(os.environ, ISOLA_VM_DIR=str(small))
+    vbundle.sh("echo ok")
+    for mib, uses_image in (("128", True), ("256", False)):
+        cid = new_id("vm")
+        vbundle.config.setdefault("annotations", {})["io.isola.vm.memory_mib"] = mib
+        r = isola.detached("create", vbundle, cid, global_args=VM, env=env)
+        assert r.returncode == 0, r.stderr
+        argv = _qemu_argv(isola, cid)
+        kernel = os.path.basename(argv[argv.index("-kernel") + 1])
+        accel = argv[argv.index("-accel") + 1]
+        if uses_image:
+            assert kernel == "vmlinux.pvh" and "-object" in argv, argv
+            assert accel != "tcg,tb-size=10", accel
+        else:
+            assert kernel == "vmlinux" and "-object" not in argv, argv
+            assert argv[argv.index("-M") + 1] == "microvm", argv
+            assert accel == "tcg,tb-size=10", accel
+        assert isola("start", cid).returncode == 0
+        assert isola.wait_status(cid, "stopped", timeout=30)["status"] == "stopped"
+        with open(r.out) as f:
+            assert f.read() == "ok\n", "%s MiB" % mib
+        assert isola("delete", cid).returncode == 0
+        assert_clean(isola, cid, vbundle)
+
+
+def test_shared_directory_is_coherent_both_ways(isola, vm_ready, make_bundle, new_id, tmp_path):
+    """9p shares are mounted cache=mmap: what the host changes while the container runs (a
+    file rewritten in place, a new file) is what the container reads next, and what the
+    container writes is on the host at once."""
+    b = make_bundle()
+    cid = new_id("vm")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    (shared / "f").write_text("first\n")
+    b.add_mount("/mnt/s", "bind", str(shared), ["rbind", "rw"])
+    b.sh("cat /mnt/s/f; echo written-by-guest > /mnt/s/ack; "
+         "while [ ! -e /mnt/s/go ]; do sleep 0.05; done; "
+         "cat /mnt/s/f; cat /mnt/s/new; wc -c < /mnt/s/f")
+    r = isola.detached("run", b, cid, global_args=VM)
+    assert r.returncode == 0, r.stderr
+    assert B.wait_file(str(shared / "ack"), contains="written-by-guest", timeout=30)
+    with open(str(shared / "f"), "r+") as f:  # same inode, new content and size
+        f.truncate(0)
+        f.write("second, longer\n")
+    (shared / "new").write_text("made on the host\n")
+    (shared / "go").write_text("")
+    assert isola.wait_status(cid, "stopped", timeout=30)["status"] == "stopped"
+    with open(r.out) as f:
+        out = f.read().split("\n")
+    assert out[:4] == ["first", "second, longer", "made on the host", "15"], out
+    assert isola("delete", cid).returncode == 0
+    assert_clean(isola, cid, b)
+
+
 def test_terminal_through_a_guest_pty(isola, vbundle, new_id, short_tmp):
     """process.terminal with --console-socket: the master arrives on the socket, the program
     has a pty with the configured size."""
