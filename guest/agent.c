@@ -1024,7 +1024,6 @@ static void run(void) {
   }
   send_frame(VM_STARTED, NULL, 0);
   trace("STARTED");
-
 }
 
 static struct proc *find_exec(uint32_t id) {
