@@ -523,6 +523,16 @@ def find_cgroup_dirs(name, max_depth=4):
     return found
 
 
+def sanitized(binary):
+    """True when `binary` is an ASan build (make SANITIZE=1): it names libasan among its
+    libraries (the normal build is static and names none)."""
+    try:
+        with open(binary, "rb") as f:
+            return b"libasan.so" in f.read(1 << 16)
+    except OSError:
+        return False
+
+
 def leftovers(root, cid, bundle=None, pid=None, cgroups_path=None):
     """Everything container `cid` left behind, as readable strings; [] when clean:
     its state dir under --root, mounts mentioning the bundle (or the id) in this mount

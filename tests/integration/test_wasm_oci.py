@@ -112,9 +112,13 @@ def test_exit_status_is_proc_exit_code(isola, new_id, wbundle, sandbox, code):
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 @pytest.mark.parametrize("kind,message", [("div", "integer divide by zero in function "),
                                           ("oob", "out of bounds memory access\n")])
-def test_trap_is_134_with_a_message(isola, new_id, wbundle, sandbox, kind, message):
+def test_trap_is_134_with_a_message(isola, isola_bin, new_id, wbundle, sandbox, kind, message):
     # oob: the engine's fault handler turns the access to a guard page into a trap; the
     # workload's signal reset must leave it in place (it once made this a SIGSEGV, 139).
+    if kind == "oob" and sandbox == "container" and B.sanitized(isola_bin):
+        pytest.skip("ASan: leaving the fault handler (on its alternate stack) by siglongjmp makes "
+                    "ASan ask glibc for the stack's bounds, which fails in a process made by a "
+                    "raw clone3 (glibc's cached thread id is the runtime's)")
     b, cid = wbundle("trap", kind, sandbox=sandbox), new_id()
     r = isola.run(b, cid)
     assert r.returncode == TRAP_STATUS, r.stderr
