@@ -195,11 +195,11 @@ install: all
 # to build the image first and carries on without it (the vm tests then skip, saying why).
 VM_OUT := build/vm
 AGENT_CFLAGS := -static -Os -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes \
-                -Wmissing-prototypes -D_GNU_SOURCE -Iguest
+                -Wmissing-prototypes -D_GNU_SOURCE -Iguest -Isrc
 
 $(VM_OBJS): override CFLAGS += -DISOLA_PREFIX='"$(PREFIX)"'
 
-$(VM_OUT)/agent: guest/agent.c guest/proto.h src/vm/proto.c
+$(VM_OUT)/agent: guest/agent.c guest/proto.h src/vm/proto.c src/core/fdio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(AGENT_CFLAGS) -o $@ guest/agent.c src/vm/proto.c
 	strip $@
@@ -208,7 +208,7 @@ $(VM_OUT)/mkinitramfs: guest/mkinitramfs.c src/vm/initramfs.c src/vm/initramfs.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ guest/mkinitramfs.c src/vm/initramfs.c src/core/err.c -lz
 
-$(VM_OUT)/elfpack: guest/elfpack.c
+$(VM_OUT)/elfpack: guest/elfpack.c src/core/fdio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -o $@ guest/elfpack.c
 

@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "proto.h"
 
 /* 9p mounts (the rootfs and the shares). msize: the largest the virtio transport takes (125
@@ -86,7 +87,6 @@ static void msg(const char *fmt, ...) {
  * of the kernel's own console lines): how docs/vm.md's breakdown is measured. The lines
  * collect in memory shared with the container's init (writing each to the serial console as
  * it happens would cost ~1 ms a line under TCG) and go to the console before EXIT. */
-static int write_all(int fd, const void *buf, size_t len);
 static char *trace_buf; /* MAP_SHARED, TRACE_BUF_SIZE bytes; NULL without isola_trace */
 static size_t *trace_len;
 #define TRACE_BUF_SIZE (64u << 10)
@@ -121,7 +121,7 @@ static void trace_flush(void) {
   if (!trace_buf) return;
   size_t len = *trace_len;
   if (len > TRACE_BUF_SIZE - sizeof *trace_len) len = TRACE_BUF_SIZE - sizeof *trace_len;
-  write_all(2, trace_buf, len);
+  write_all_fd(2, trace_buf, len);
   *trace_len = 0;
 }
 
@@ -146,22 +146,10 @@ static void power_off(void) {
   for (;;) pause();
 }
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 static void send_frame(uint8_t type, const void *payload, uint32_t len) {
   uint8_t h[VM_FRAME_HEADER];
   vm_frame_header(h, type, len);
-  if (ctl < 0 || write_all(ctl, h, sizeof h) < 0 || (len && write_all(ctl, payload, len) < 0)) {
+  if (ctl < 0 || write_all_fd(ctl, h, sizeof h) < 0 || (len && write_all_fd(ctl, payload, len) < 0)) {
     msg("control port: write: %s", strerror(errno));
     power_off();
   }
@@ -505,7 +493,7 @@ static void child_fail(const char *fmt, ...) {
   va_end(ap);
   if (n < 0) n = 0;
   if ((size_t)n >= sizeof buf - 1) n = sizeof buf - 2;
-  write_all(sync_fd, buf, (size_t)n + 1);
+  write_all_fd(sync_fd, buf, (size_t)n + 1);
   _exit(127);
 }
 
@@ -575,7 +563,7 @@ static void do_mount(int rootfd, size_t idx) {
     mkdir("/run", 0755);
     mkdir("/run/isola-files", 0700);
     int w = open(stage, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w < 0 || write_all(w, m->content, m->content_len) < 0)
+    if (w < 0 || write_all_fd(w, m->content, m->content_len) < 0)
       child_fail("mounts `%s`: stage the file: %s", m->destination, strerror(errno));
     close(w);
     if (mount(stage, target, NULL, MS_BIND, NULL) < 0)
@@ -661,7 +649,7 @@ static void apply_sysctls(void) {
     for (char *p = path + 10; *p; p++)
       if (*p == '.') *p = '/';
     int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write_all(fd, eq + 1, strlen(eq + 1)) < 0)
+    if (fd < 0 || write_all_fd(fd, eq + 1, strlen(eq + 1)) < 0)
       child_fail("sysctl `%s`: %s", kv, strerror(errno));
     close(fd);
     *eq = '=';
@@ -820,7 +808,7 @@ static void container_init(const struct child_io *io) {
   trace("container: process set up");
 
   /* 3. Ready: wait for the release (EOF: the agent is gone). */
-  if (write_all(sync_fd, "R", 1) < 0) _exit(127);
+  if (write_all_fd(sync_fd, "R", 1) < 0) _exit(127);
   char c;
   if (read(io->go, &c, 1) != 1) _exit(127);
   close(io->go);
@@ -889,7 +877,7 @@ static void send_proc(const struct proc *p, uint8_t plain, uint8_t exec, const v
   uint8_t h[VM_FRAME_HEADER + 4];
   vm_frame_header(h, exec, len + 4);
   vm_put_u32(h + VM_FRAME_HEADER, p->id);
-  if (write_all(ctl, h, sizeof h) < 0 || (len && write_all(ctl, data, len) < 0)) {
+  if (write_all_fd(ctl, h, sizeof h) < 0 || (len && write_all_fd(ctl, data, len) < 0)) {
     msg("control port: write: %s", strerror(errno));
     power_off();
   }
@@ -1009,7 +997,7 @@ static void prepare(void) {
 static void run(void) {
   if (w->started) return;
   w->started = true;
-  if (write_all(w->go, "g", 1) < 0) die("start: the container process is gone");
+  if (write_all_fd(w->go, "g", 1) < 0) die("start: the container process is gone");
   close(w->go);
   w->go = -1;
   char buf[VM_TEXT_MAX + 1];

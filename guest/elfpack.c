@@ -42,6 +42,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
+
 #define PAGE 4096u
 #define ZERO_RUN_MIN 16u /* pages: shorter zero runs stay in (fewer, larger segments) */
 #define MAX_IN_PHDRS 64u
@@ -99,18 +101,6 @@ static int empty_btf(uint8_t *data, const Elf64_Ehdr *eh) {
     return 0;
   }
   return fail("--empty-btf: no section .BTF");
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const uint8_t *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
 }
 
 /* Appends the piece of segment `ph` at `at` (from its start) with `filesz` bytes of file data
@@ -194,8 +184,8 @@ static int ram_image(const Elf64_Ehdr *eh, uint64_t size, const char *image, con
   ph[0].p_filesz = ph[0].p_memsz = page_len;
   ph[1].p_offset = note_off;
   if (create_file(stub, &fd, tmp, sizeof tmp) < 0) return 1;
-  ok = write_all(fd, &oh, sizeof oh) == 0 && write_all(fd, ph, sizeof ph) == 0 &&
-       write_all(fd, in + note.p_offset, note.p_filesz) == 0 &&
+  ok = write_all_fd(fd, &oh, sizeof oh) == 0 && write_all_fd(fd, ph, sizeof ph) == 0 &&
+       write_all_fd(fd, in + note.p_offset, note.p_filesz) == 0 &&
        pwrite(fd, in + first.p_offset, page_len, (off_t)page_off) == (ssize_t)page_len;
   if (finish_file(fd, tmp, stub, ok)) return 1;
   fprintf(stderr, "elfpack: %s: %.1f MiB of kernel in a %llu MiB RAM image; %s: its PVH entry\n",
@@ -331,7 +321,7 @@ int main(int argc, char **argv) {
   char tmp[4200];
   int o;
   if (create_file(out_path, &o, tmp, sizeof tmp) < 0) return 1;
-  bool ok = write_all(o, &oh, sizeof oh) == 0 && write_all(o, out, nph * sizeof *out) == 0;
+  bool ok = write_all_fd(o, &oh, sizeof oh) == 0 && write_all_fd(o, out, nph * sizeof *out) == 0;
   for (size_t i = 0; ok && i < nph; i++) {
     const uint8_t *src = i < nruns ? in + runs[i].off : in + note.p_offset;
     ok = pwrite(o, src, out[i].p_filesz, (off_t)out[i].p_offset) == (ssize_t)out[i].p_filesz;

@@ -13,16 +13,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
-
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    buf += n, len -= (size_t)n;
-  }
-  return 0;
-}
+#include "core/fdio.h"
 
 static int run_one(const struct oci_hook *h, const char *what, const char *state_json,
                    struct isola_err *err) {
@@ -64,7 +55,7 @@ static int run_one(const struct oci_hook *h, const char *what, const char *state
   /* A hook that does not read its stdin must not block us: ignore EPIPE. */
   struct sigaction ign = {.sa_handler = SIG_IGN}, old;
   sigaction(SIGPIPE, &ign, &old);
-  write_all(in[1], state_json, strlen(state_json));
+  write_all_fd(in[1], state_json, strlen(state_json));
   close(in[1]);
   sigaction(SIGPIPE, &old, NULL);
 

@@ -51,17 +51,6 @@ json_t *json_read_fd(int fd, json_error_t *jerr) {
   return buf ? json_parse(buf, len, jerr) : NULL;
 }
 
-int write_all_fd(int fd, const char *buf, size_t len) {
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = write(fd, buf + off, len - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n < 0 ? -1 : (errno = EIO, -1);
-    off += (size_t)n;
-  }
-  return 0;
-}
-
 int json_write_fd(int fd, const json_t *j, size_t flags) {
   _cleanup_free_ char *text = json_dumps(j, flags);
   if (!text) return errno = ENOMEM, -1;

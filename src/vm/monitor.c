@@ -48,6 +48,7 @@
 
 #include "../../guest/proto.h"
 #include "core/cleanup.h"
+#include "core/fdio.h"
 #include "vm/vm.h"
 
 #define OUT_HIGH (1u << 20) /* stop reading the guest above this much unwritten output */
@@ -167,18 +168,6 @@ static int env_ms(const char *name, int def_ms) {
   char *end;
   double s = strtod(v, &end);
   return (*end || s <= 0 || s > 86400) ? def_ms : (int)(s * 1000);
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
 }
 
 /* Copies s[0..len) printable (other bytes as '?') to out at *o, leaving room for the NUL. */
@@ -311,7 +300,7 @@ static void client_reset(struct client *c) {
 
 static void reply(struct mon *m, int i, const char *text) {
   if (m->clients[i].fd < 0) return;
-  if (write_all(m->clients[i].fd, text, strlen(text)) < 0) {
+  if (write_all_fd(m->clients[i].fd, text, strlen(text)) < 0) {
   }
   close(m->clients[i].fd);
   m->clients[i].fd = -1;
@@ -335,7 +324,7 @@ static void fail(struct mon *m, const char *fmt, ...) {
   if (m->phase < P_CREATED) {
     char line[2048];
     int n = snprintf(line, sizeof line, "error %s\n", text);
-    if (write_all(m->a->report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
+    if (write_all_fd(m->a->report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
     }
     _exit(VM_EXIT_FAILURE);
   }
@@ -414,7 +403,7 @@ static struct exec_session *exec_find(struct mon *m, uint32_t id) {
 
 /* A line to the exec's client (best effort: the lines are short, its socket has room). */
 static void exec_tell(struct exec_session *s, const char *line) {
-  if (s->client >= 0 && write_all(s->client, line, strlen(line)) < 0) {
+  if (s->client >= 0 && write_all_fd(s->client, line, strlen(line)) < 0) {
   }
 }
 
@@ -461,7 +450,7 @@ static void exec_begin(struct mon *m, struct client *c) {
   if (!s || c->nfds != 3) {
     const char *why = !s ? "error too many execs at once in this VM\n"
                          : "error an exec request must carry its stdin, stdout and stderr\n";
-    if (write_all(c->fd, why, strlen(why)) < 0) {
+    if (write_all_fd(c->fd, why, strlen(why)) < 0) {
     }
     return;
   }
@@ -600,7 +589,7 @@ static void on_frame(struct mon *m, const struct vm_frame *f) {
     logf_(m, "ready");
     char line[64];
     int n = snprintf(line, sizeof line, "ok %d\n", m->qemu);
-    if (write_all(m->a->report_fd, line, (size_t)n) < 0) {
+    if (write_all_fd(m->a->report_fd, line, (size_t)n) < 0) {
       m->phase = P_CREATED; /* nobody waits: `create` died; end quietly */
       fail(m, "create went away before the VM was ready");
     }
@@ -867,7 +856,7 @@ static void accept_client(struct mon *m) {
       client_reset(&m->clients[i]);
       return;
     }
-  if (write_all(fd, "error busy\n", 11) < 0) {
+  if (write_all_fd(fd, "error busy\n", 11) < 0) {
   }
   close(fd);
 }
@@ -1010,7 +999,7 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
     if (m->sigfd < 0) isola_fail_errno(&err, errno, "signalfd");
     char line[1200];
     int n = snprintf(line, sizeof line, "error %s\n", err.msg);
-    if (write_all(a->report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
+    if (write_all_fd(a->report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) {
     }
     _exit(VM_EXIT_FAILURE);
   }
