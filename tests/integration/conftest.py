@@ -20,10 +20,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
 
 import pytest
 
 import bundle as B
+import wasmtools
 
 ISOLA = os.environ.get("ISOLA") or os.path.join(B.REPO, "build", "isola")
 
@@ -181,3 +183,19 @@ def runc(tmp_path):
     yield runner
     runner.cleanup()
     _remove_cgroups(runner.ids)
+
+
+@pytest.fixture(scope="session")
+def wasm(tmp_path_factory):
+    """wasm("hello") -> path of tests/integration/wasm/hello.c built for wasm32-wasi, once per
+    session (tests that use it skip where wasmtools.toolchain_problem() says there is none)."""
+    out = tmp_path_factory.mktemp("wasm")
+    built = {}
+
+    def build(prog):
+        if prog not in built:
+            built[prog] = wasmtools.compile_wasm(Path(B.HERE, "wasm", f"{prog}.c"),
+                                                 out / f"{prog}.wasm")
+        return built[prog]
+
+    return build

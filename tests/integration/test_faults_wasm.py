@@ -10,7 +10,6 @@ Run (as root):  /usr/bin/python3 -m pytest -q -s tests/integration/test_faults_w
 """
 import random
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -22,23 +21,16 @@ pytestmark = pytest.mark.skipif(
     wasmtools.toolchain_problem() is not None,
     reason=f"cannot build wasm32-wasi test programs: {wasmtools.toolchain_problem()}")
 
-PROGRAMS = Path(__file__).parent / "wasm"
-
-
-@pytest.fixture(scope="module")
-def sleep_wasm(tmp_path_factory):
-    out = tmp_path_factory.mktemp("faults-wasm") / "sleep.wasm"
-    return wasmtools.compile_wasm(PROGRAMS / "sleep.c", out)
 
 
 @pytest.mark.parametrize("sandbox", ["wasm", "container"])
 @pytest.mark.parametrize("trial", range(5))
-def test_sigkill_during_wasm_create(isola, new_id, tmp_path, sleep_wasm, sandbox, trial):
+def test_sigkill_during_wasm_create(isola, new_id, tmp_path, wasm, sandbox, trial):
     rng = random.Random(SEED * 1000 + trial + (100 if sandbox == "container" else 0))
     cid = new_id("kw")
     rootfs = tmp_path / "b" / "rootfs"
     rootfs.mkdir(parents=True)
-    shutil.copy(sleep_wasm, rootfs / "sleep.wasm")
+    shutil.copy(wasm("sleep"), rootfs / "sleep.wasm")
     cfg = B.default_config()
     cfg["process"]["args"] = ["/sleep.wasm", "forever"]
     cfg["annotations"] = {"io.isola.isolation": "wasm", "io.isola.wasm.sandbox": sandbox}

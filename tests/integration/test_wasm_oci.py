@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bundle as B  # noqa: E402
 import wasmtools  # noqa: E402
 
-PROGRAMS = Path(__file__).parent / "wasm"
 TRAP_STATUS = 134
 EPERM, EACCES = 63, 2
 SANDBOXES = ["wasm", "container"]
@@ -32,20 +31,6 @@ SANDBOXES = ["wasm", "container"]
 pytestmark = pytest.mark.skipif(
     wasmtools.toolchain_problem() is not None,
     reason=f"cannot build wasm32-wasi test programs: {wasmtools.toolchain_problem()}")
-
-
-@pytest.fixture(scope="session")
-def wasm(tmp_path_factory):
-    """wasm("hello") -> path of tests/integration/wasm/hello.c built for wasm32-wasi (cached)."""
-    out = tmp_path_factory.mktemp("wasm-oci")
-    built = {}
-
-    def build(prog):
-        if prog not in built:
-            built[prog] = wasmtools.compile_wasm(PROGRAMS / f"{prog}.c", out / f"{prog}.wasm")
-        return built[prog]
-
-    return build
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import wasmtools  # noqa: E402
 from wasmtools import I32, call, i32_const, module  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-PROGRAMS = Path(__file__).parent / "wasm"
 ISOLA = Path(os.environ.get("ISOLA", ROOT / "build" / "isola"))
 
 TRAP_STATUS = 134  # 128 + SIGABRT, as wasmtime's CLI exits on a trap
@@ -38,20 +37,6 @@ def isola():
     if not (ISOLA.is_file() and os.access(ISOLA, os.X_OK)):
         pytest.skip(f"no isola binary at {ISOLA} (run `make`, or set ISOLA)")
     return ISOLA
-
-
-@pytest.fixture(scope="session")
-def wasm(tmp_path_factory):
-    """wasm("hello") -> path of tests/integration/wasm/hello.c built for wasm32-wasi (cached)."""
-    out = tmp_path_factory.mktemp("wasm")
-    built = {}
-
-    def build(prog):
-        if prog not in built:
-            built[prog] = wasmtools.compile_wasm(PROGRAMS / f"{prog}.c", out / f"{prog}.wasm")
-        return built[prog]
-
-    return build
 
 
 def run(isola, *args, env=None, timeout=60):
