@@ -25,7 +25,6 @@
  * would hold that. docs/security.md says so.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,7 +34,6 @@
 #include <linux/capability.h>
 
 #include "container/container.h"
-#include "core/cleanup.h"
 #include "vm/vm.h"
 
 #define BIT(c) (1ULL << (c))
