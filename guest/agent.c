@@ -73,6 +73,15 @@ static int ctl = -1; /* the control port */
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
+/* An error text for the host, cut to what a frame carries; its length. */
+static uint32_t vformat(char buf[VM_TEXT_MAX], const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static uint32_t vformat(char buf[VM_TEXT_MAX], const char *fmt, va_list ap) {
+  int n = vsnprintf(buf, VM_TEXT_MAX, fmt, ap);
+  if (n < 0) return 0;
+  return (size_t)n >= VM_TEXT_MAX ? VM_TEXT_MAX - 1 : (uint32_t)n;
+}
+
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msg(const char *fmt, ...) {
   char buf[1024];
@@ -223,13 +232,11 @@ static void die(const char *fmt, ...) {
   char buf[VM_TEXT_MAX];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  uint32_t n = vformat(buf, fmt, ap);
   va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
   msg("%s", buf);
   if (ctl >= 0) {
-    send_frame(VM_ERROR, buf, (uint32_t)n);
+    send_frame(VM_ERROR, buf, n);
     struct vm_frame f;
     int64_t end = now_ms() + 5000;
     inpos = inlen = 0; /* whatever was buffered may be the bad frame */
@@ -1025,12 +1032,10 @@ static void exec_fail(uint32_t id, const char *fmt, ...) {
   char buf[VM_TEXT_MAX];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  uint32_t n = vformat(buf, fmt, ap);
   va_end(ap);
-  if (n < 0) n = 0;
-  if ((size_t)n >= sizeof buf) n = sizeof buf - 1;
   struct proc tmp = {.id = id};
-  send_proc(&tmp, 0, VM_EXEC_ERROR, buf, (uint32_t)n);
+  send_proc(&tmp, 0, VM_EXEC_ERROR, buf, n);
 }
 
 static void proc_release(struct proc *p) {

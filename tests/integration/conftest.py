@@ -199,3 +199,15 @@ def wasm(tmp_path_factory):
         return built[prog]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def vmguest(tmp_path_factory):
+    """escape/vmguest.c built static: the hostile guest of the vm escape and fault tests."""
+    out = str(tmp_path_factory.mktemp("vmguest") / "vmguest")
+    r = subprocess.run([os.environ.get("CC", "cc"), "-static", "-O2", "-o", out,
+                        os.path.join(B.HERE, "escape", "vmguest.c")], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        pytest.fail("cannot build escape/vmguest.c: %s" % r.stderr, pytrace=False)
+    return out

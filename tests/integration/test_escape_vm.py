@@ -23,7 +23,6 @@ import pytest
 import bundle as B
 from bundle import describe
 
-ESCAPE_DIR = os.path.join(B.HERE, "escape")
 VM = ("--isolation=vm",)
 
 
@@ -38,16 +37,6 @@ def vm_ready(isola_bin):
         pytest.skip("the vm engine is not built into %s" % isola_bin)
     if not vm.get("runnable"):
         pytest.skip("the vm engine cannot run here: %s" % (vm.get("reason") or vm))
-
-
-@pytest.fixture(scope="module")
-def vmguest(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("vmguest") / "vmguest")
-    r = subprocess.run([os.environ.get("CC", "cc"), "-static", "-O2", "-o", out,
-                        os.path.join(ESCAPE_DIR, "vmguest.c")], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail("cannot build escape/vmguest.c: %s" % r.stderr, pytrace=False)
-    return out
 
 
 def test_guest_sees_only_its_shares(isola, vm_ready, vmguest, make_bundle, new_id, tmp_path):

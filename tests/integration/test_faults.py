@@ -404,7 +404,6 @@ def test_hook_that_fails(isola, bundle, new_id, kind, fails):
 # the vm engine
 
 VM = ("--isolation=vm",)
-ESCAPE_DIR = os.path.join(B.HERE, "escape")
 
 
 def vm_engine_problem(binary):
@@ -426,16 +425,6 @@ def vm_ready(isola_bin):
     why = vm_engine_problem(isola_bin)
     if why:
         pytest.skip(why)
-
-
-@pytest.fixture(scope="module")
-def vmguest(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("vmguest") / "vmguest")
-    r = subprocess.run([os.environ.get("CC", "cc"), "-static", "-O2", "-o", out,
-                        os.path.join(ESCAPE_DIR, "vmguest.c")], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.fail("cannot build escape/vmguest.c: %s" % r.stderr, pytrace=False)
-    return out
 
 
 @pytest.fixture
