@@ -26,6 +26,7 @@
 #include <grp.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <linux/random.h>
 #include <linux/reboot.h>
 #include <net/if.h>
 #include <poll.h>
@@ -1376,6 +1377,26 @@ static void relay(int sigfd) {
   }
 }
 
+/* T2: a VM restored from a template. Its clock stopped when the template was saved; its
+ * random generator's state is the template's, the same in every VM restored from it: the
+ * host's bytes are mixed into the pool (credited: they come from the host's getrandom) and the
+ * generator is reseeded from it at once, before anything of the container's runs. */
+static void resume(const uint8_t *p) {
+  struct timespec ts = {.tv_sec = (time_t)vm_get_u64(p), .tv_nsec = (long)vm_get_u32(p + 8)};
+  if (ts.tv_nsec >= 1000000000L || clock_settime(CLOCK_REALTIME, &ts) < 0)
+    die("resume: set the clock: %s", ts.tv_nsec >= 1000000000L ? "bad time" : strerror(errno));
+  struct {
+    int entropy_count, buf_size;
+    uint8_t buf[VM_RESUME_ENTROPY];
+  } e = {.entropy_count = 8 * VM_RESUME_ENTROPY, .buf_size = VM_RESUME_ENTROPY};
+  memcpy(e.buf, p + 12, VM_RESUME_ENTROPY);
+  int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || ioctl(fd, RNDADDENTROPY, &e) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+    die("resume: reseed the random generator: %s", strerror(errno));
+  close(fd);
+  explicit_bzero(&e, sizeof e);
+}
+
 int main(int argc, char **argv) {
   /* The kernel starts us with the console as stdio and everything default. `isola_poweroff` on
    * the kernel command line (the kernel passes it to init as an argument) powers off at once:
@@ -1408,12 +1429,24 @@ int main(int argc, char **argv) {
   loopback_up();
   trace("loopback up");
 
-  /* 2. CONFIG. A SIGNAL may come first (kill of a container still booting). */
+  /* 2. CONFIG. A SIGNAL may come first (kill of a container still booting); a template's
+   * builder sends PARK (T1), and a VM restored from it starts here, parked, with RESUME (T2). */
   struct vm_frame f;
+  bool parked = false;
   for (;;) {
     ctl_wait(&f, -1);
     if (f.type == VM_CONFIG) break;
     if (f.type == VM_SIGNAL) power_off();
+    if (f.type == VM_PARK && !parked) {
+      parked = true;
+      send_frame(VM_PARKED, NULL, 0);
+      continue;
+    }
+    if (f.type == VM_RESUME && parked) {
+      resume(f.payload);
+      trace("resumed");
+      continue;
+    }
     die("control port: expected CONFIG, got frame 0x%02x", f.type);
   }
   trace("CONFIG");

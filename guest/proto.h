@@ -23,6 +23,15 @@
  *             power-off drops whatever the port still holds.)
  * SIGNAL is valid at any point after 2 (a created container can be killed).
  *
+ * A template (src/vm/template.c) is a guest stopped between 1 and 2 and saved, which later
+ * VMs start from instead of booting:
+ *   T1. host:  PARK (after HELLO): the agent finishes what it does while waiting for CONFIG
+ *              (the 9p modules, the loopback), answers PARKED and waits. The host saves the VM.
+ *   T2. host:  RESUME, first thing to a VM restored from a template: the time (the saved
+ *              guest's clock stopped when it was saved) and 64 random bytes the agent adds to
+ *              the kernel's pool and reseeds its generator with (every VM restored from one
+ *              template would otherwise draw the same random numbers). Then 2. as usual.
+ *
  * `isola exec` adds processes to a prepared container, each with its own streams, named by
  * an id the host picks (1, 2, ...; never reused within a VM):
  *   E1. host:  EXEC (id, then the process as CONFIG records: args, env, cwd, user, umask,
@@ -41,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VM_PROTO_VERSION 2
+#define VM_PROTO_VERSION 3
 #define VM_PORT_NAME "isola.ctl"
 #define VM_FRAME_HEADER 5
 #define VM_MAX_PAYLOAD (1u << 20) /* the largest frame of any type (CONFIG) */
@@ -50,6 +59,8 @@
 #define VM_TEXT_MAX 4096u         /* ERROR text */
 #define VM_HEARTBEAT_MS 2000
 #define VM_MAX_EXECS 16u          /* execs running at once in one VM */
+#define VM_RESUME_ENTROPY 64u     /* random bytes in a RESUME */
+#define VM_RESUME_LEN (12u + VM_RESUME_ENTROPY)
 
 enum vm_frame_type {
   /* host -> guest */
@@ -63,6 +74,8 @@ enum vm_frame_type {
   VM_EXEC_STDIN = 0x08,   /* u32 id, data; no data = EOF */
   VM_EXEC_SIGNAL = 0x09,  /* u32 id, u32 signal */
   VM_EXEC_WINSIZE = 0x0a, /* u32 id, u16 rows, u16 cols */
+  VM_PARK = 0x0b,         /* T1 */
+  VM_RESUME = 0x0c,       /* T2: u64 seconds, u32 nanoseconds (CLOCK_REALTIME), entropy */
   /* guest -> host */
   VM_HELLO = 0x81,        /* u32 version, then the kernel release (text) */
   VM_READY = 0x82,
@@ -79,6 +92,7 @@ enum vm_frame_type {
   VM_EXEC_CREDIT = 0x8d,  /* u32 id, u32 bytes consumed */
   VM_EXEC_EXIT = 0x8e,    /* u32 id, u32 status */
   VM_EXEC_ERROR = 0x8f,   /* u32 id, text: the exec could not be started */
+  VM_PARKED = 0x90,       /* T1 */
 };
 
 enum vm_dir { VM_TO_GUEST, VM_TO_HOST };

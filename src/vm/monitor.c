@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -99,6 +100,9 @@ struct mon {
   bool qemu_reaped;
   struct rusage qemu_usage;
   int ctl;      /* our end of the control port */
+  struct vm_launch launch; /* how QEMU was started (its fds closed once it runs) */
+  struct vm_template tmpl;
+  bool restoring;   /* restored from tmpl, and the guest has not spoken yet */
   uint8_t in[2 * (VM_FRAME_HEADER + VM_DATA_MAX)];
   size_t inlen;
   uint8_t *ctl_out; /* frames not yet written to QEMU */
@@ -565,8 +569,11 @@ static void on_exec_frame(struct mon *m, const struct vm_frame *f) {
 
 /* ---- frames from the guest -------------------------------------------------------------- */
 
+static void restore_failed(struct mon *m);
+
 static void on_frame(struct mon *m, const struct vm_frame *f) {
   m->last_guest = now_ms();
+  m->restoring = false;
   enum phase p = m->phase;
   bool created = p == P_CREATED || p == P_STARTING || p == P_RUNNING;
   switch (f->type) {
@@ -588,7 +595,8 @@ static void on_frame(struct mon *m, const struct vm_frame *f) {
     if (p != P_CONFIG) fail(m, "protocol: READY out of turn");
     logf_(m, "ready");
     char line[64];
-    int n = snprintf(line, sizeof line, "ok %d\n", m->qemu);
+    int n = snprintf(line, sizeof line, "ok %d %s\n", m->qemu,
+                     m->launch.boot == VM_BOOT_RESTORE ? "template" : "boot");
     if (write_all_fd(m->a->report_fd, line, (size_t)n) < 0) {
       m->phase = P_CREATED; /* nobody waits: `create` died; end quietly */
       fail(m, "create went away before the VM was ready");
@@ -674,6 +682,10 @@ static int read_guest(struct mon *m, bool draining) {
     if (m->phase == P_EXITING || draining) return -1;
     /* QEMU is gone or going: its status tells more. */
     reap_qemu(m, 2000);
+    if (m->restoring) {
+      restore_failed(m);
+      return 0;
+    }
     int st = m->qemu_status;
     fail(m, "QEMU %s %d before the workload's exit was reported%s",
          WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
@@ -963,6 +975,115 @@ static int open_logs(struct mon *m, int *console, struct isola_err *err) {
   return 0;
 }
 
+/* ---- starting QEMU -------------------------------------------------------------------------- */
+
+/* Launches QEMU as m->launch says, its console appending to console.log; closes QEMU's ends
+ * of the sockets. */
+static int spawn(struct mon *m, struct isola_err *err) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", m->a->state_path, VM_CONSOLE_LOG);
+  m->launch.console_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (m->launch.console_fd < 0) return isola_fail_errno(err, errno, "open `%s`", path);
+  m->qemu = vm_qemu_spawn(&m->launch, err);
+  close(m->launch.console_fd);
+  close(m->launch.ctl_fd);
+  m->launch.console_fd = m->launch.ctl_fd = -1;
+  m->qemu_reaped = false;
+  if (m->qemu < 0) {
+    m->qemu = 0;
+    return -1;
+  }
+  return 0;
+}
+
+/* A fresh control port, for a second QEMU. */
+static void new_control_port(struct mon *m) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    fail(m, "socketpair: %s", strerror(errno));
+  close(m->ctl);
+  m->ctl = sv[0];
+  m->launch.ctl_fd = sv[1];
+  fcntl(m->ctl, F_SETFL, fcntl(m->ctl, F_GETFL) | O_NONBLOCK);
+  m->inlen = m->ctl_len = 0;
+}
+
+/* 0. Booted: the guest says HELLO (1.) when its agent runs. */
+static void boot(struct mon *m) {
+  struct isola_err err;
+  if (m->launch.ctl_fd < 0) new_control_port(m);
+  m->launch.boot = VM_BOOT_COLD;
+  if (spawn(m, &err) < 0) fail(m, "%s", err.msg);
+  m->phase = P_BOOT;
+  m->deadline = now_ms() + m->a->boot_timeout_ms;
+}
+
+/* 0. Restored from m->tmpl: QEMU loads the saved state (QMP: migrate-incoming, x-ignore-shared:
+ * the RAM is the template's file), the guest goes on parked where the template left it, and
+ * gets RESUME (T2) and its CONFIG (2.) at once. */
+static int restore(struct mon *m, struct isola_err *err) {
+  int qmp[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
+    return isola_fail_errno(err, errno, "socketpair");
+  _cleanup_close_ int qmp_fd = qmp[0];
+  _cleanup_close_ int state = open(m->tmpl.state, O_RDONLY | O_CLOEXEC);
+  if (state < 0) {
+    close(qmp[1]);
+    return isola_fail_errno(err, errno, "open `%s`", m->tmpl.state);
+  }
+  uint8_t resume[VM_RESUME_LEN];
+  struct timespec now;
+  if (getrandom(resume + 12, VM_RESUME_ENTROPY, 0) != VM_RESUME_ENTROPY) {
+    close(qmp[1]);
+    return isola_fail_errno(err, errno, "getrandom");
+  }
+  m->launch.boot = VM_BOOT_RESTORE;
+  m->launch.template_ram = m->tmpl.ram;
+  m->launch.empty_dir = m->tmpl.empty;
+  m->launch.qmp_fd = qmp[1];
+  m->launch.incoming_fd = state;
+  int r = spawn(m, err);
+  close(qmp[1]);
+  struct vm_qmp q;
+  if (r == 0 &&
+      (vm_qmp_open(&q, qmp_fd, 10000, err) < 0 ||
+       vm_qmp_call(&q, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\""
+                       ":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", -1, NULL, err) < 0 ||
+       vm_qmp_call(&q, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:5\"}}", -1,
+                   NULL, err) < 0))
+    r = -1;
+  if (r < 0) {
+    if (m->qemu > 0) kill(m->qemu, SIGKILL);
+    reap_qemu(m, 5000);
+    return -1;
+  }
+  clock_gettime(CLOCK_REALTIME, &now);
+  vm_put_u64(resume, (uint64_t)now.tv_sec);
+  vm_put_u32(resume + 8, (uint32_t)now.tv_nsec);
+  ctl_queue(m, VM_RESUME, resume, sizeof resume);
+  explicit_bzero(resume, sizeof resume);
+  ctl_queue(m, VM_CONFIG, m->a->guest->payload, (uint32_t)m->a->guest->len);
+  m->phase = P_CONFIG;
+  m->restoring = true;
+  logf_(m, "hello: guest kernel %s (restored)", m->tmpl.release);
+  return 0;
+}
+
+/* QEMU ended before the restored guest said anything: the template cannot be restored (a QEMU
+ * that changed in place, a damaged file). It is set aside and this VM boots instead. */
+static void restore_failed(struct mon *m) {
+  char tail[600], why[800];
+  vm_console_tail(m->a->state_path, tail, sizeof tail);
+  snprintf(why, sizeof why, "QEMU %s %d while restoring it%s%s",
+           WIFSIGNALED(m->qemu_status) ? "was killed by signal" : "exited with status",
+           WIFSIGNALED(m->qemu_status) ? WTERMSIG(m->qemu_status) : WEXITSTATUS(m->qemu_status),
+           tail[0] ? ": " : "", tail);
+  logf_(m, "template: %s", why);
+  vm_template_discard(&m->tmpl, why);
+  m->restoring = false;
+  boot(m);
+}
+
 /* ---- the loop --------------------------------------------------------------------------- */
 
 void vm_monitor_main(const struct vm_monitor_args *a) {
@@ -993,7 +1114,6 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
 
   struct isola_err err;
   int console = -1;
-  struct vm_launch launch = a->launch;
   if (open_logs(m, &console, &err) < 0 || listen_socket(m, &err) < 0 ||
       (a->terminal && setup_terminal(m, &err) < 0) || m->sigfd < 0) {
     if (m->sigfd < 0) isola_fail_errno(&err, errno, "signalfd");
@@ -1006,21 +1126,29 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   if (a->console_fd >= 0) close(a->console_fd); /* the master went through it, or never will */
   logf_(m, "qemu: %s, %u MiB, %u vCPU, %s", a->launch.qemu, a->launch.res->memory_mib,
         a->launch.res->cpus, a->launch.kvm ? "kvm" : "tcg");
-  launch.console_fd = console;
-
-  /* 0. */
-  m->qemu = vm_qemu_spawn(&launch, &err);
-  close(console);
+  close(console); /* created; QEMU appends to it */
   {
     /* Our own descriptor, without O_APPEND (pwrite would append): to keep the log bounded. */
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", m->a->state_path, VM_CONSOLE_LOG);
     m->console_fd = open(path, O_RDWR | O_CLOEXEC);
   }
-  close(launch.ctl_fd); /* QEMU's end */
-  if (m->qemu < 0) {
-    m->qemu = 0;
-    fail(m, "%s", err.msg);
+
+  /* 0. QEMU: restored from this machine shape's template (built now if there is none yet),
+   * else booted. */
+  m->launch = a->launch;
+  char why[800];
+  int64_t t = now_ms();
+  if (vm_template_get(&m->launch, a->boot_timeout_ms, &m->tmpl, why, sizeof why) == 1) {
+    logf_(m, "template: %s (%lld ms to find or build)", m->tmpl.dir, (long long)(now_ms() - t));
+    if (restore(m, &err) < 0) {
+      logf_(m, "template: restore failed: %s", err.msg);
+      vm_template_discard(&m->tmpl, err.msg);
+      boot(m);
+    }
+  } else {
+    logf_(m, "template: none: %s", why);
+    boot(m);
   }
   fcntl(m->ctl, F_SETFL, fcntl(m->ctl, F_GETFL) | O_NONBLOCK);
 
@@ -1034,7 +1162,7 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
     m->in_fd = 0;
   }
   m->hang_ms = env_ms("ISOLA_VM_HANG_TIMEOUT", 60000);
-  m->deadline = m->t0 + a->boot_timeout_ms;
+  m->deadline = now_ms() + a->boot_timeout_ms;
   m->last_guest = now_ms();
 
   for (;;) {

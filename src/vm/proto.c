@@ -20,6 +20,8 @@ static const struct {
     {VM_EXEC_STDIN, VM_TO_GUEST, 4, 4 + VM_DATA_MAX},
     {VM_EXEC_SIGNAL, VM_TO_GUEST, 8, 8},
     {VM_EXEC_WINSIZE, VM_TO_GUEST, 8, 8},
+    {VM_PARK, VM_TO_GUEST, 0, 0},
+    {VM_RESUME, VM_TO_GUEST, VM_RESUME_LEN, VM_RESUME_LEN},
     {VM_HELLO, VM_TO_HOST, 4, 4 + 256},
     {VM_READY, VM_TO_HOST, 0, 0},
     {VM_STARTED, VM_TO_HOST, 0, 0},
@@ -35,6 +37,7 @@ static const struct {
     {VM_EXEC_CREDIT, VM_TO_HOST, 8, 8},
     {VM_EXEC_EXIT, VM_TO_HOST, 8, 8},
     {VM_EXEC_ERROR, VM_TO_HOST, 4, 4 + VM_TEXT_MAX},
+    {VM_PARKED, VM_TO_HOST, 0, 0},
 };
 
 const char *vm_frame_check(enum vm_dir dir, uint8_t type, uint32_t len) {

@@ -148,12 +148,16 @@ char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
    * maps it privately instead of copying the kernel into anonymous RAM and keeping its own
    * mapping of vmlinux (docs/vm.md, "Memory"). With KVM (not measurable here) the ELF is
    * loaded as before. */
-  bool ram_image = !l->kvm && l->img->ram_image[0] && l->res->memory_mib <= l->img->ram_image_mib;
+  bool templated = l->boot != VM_BOOT_COLD;
+  bool ram_image = templated ||
+                   (!l->kvm && l->img->ram_image[0] && l->res->memory_mib <= l->img->ram_image_mib);
   _cleanup_free_ char *kernel = qemu_escape(ram_image ? l->img->pvh_stub : l->img->vmlinux);
-  _cleanup_free_ char *ram = qemu_escape(ram_image ? l->img->ram_image : "");
+  _cleanup_free_ char *ram =
+      qemu_escape(templated ? l->template_ram : ram_image ? l->img->ram_image : "");
+  _cleanup_free_ char *empty = qemu_escape(templated ? l->empty_dir : "");
   _cleanup_free_ char *initrd = qemu_escape(l->img->initramfs);
   _cleanup_free_ char *rootfs = qemu_escape(l->rootfs);
-  if (!kernel || !ram || !initrd || !rootfs) {
+  if (!kernel || !ram || !empty || !initrd || !rootfs) {
     isola_fail_errno(err, ENOMEM, "qemu command line");
     return NULL;
   }
@@ -161,9 +165,12 @@ char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
   add(&b, "-M");
   add(&b, ram_image ? "microvm,memory-backend=ram" : "microvm");
   if (ram_image) {
-    /* share=off: the guest's writes stay in QEMU's private copies of the pages they touch. */
+    /* share=off: the guest's writes stay in QEMU's private copies of the pages they touch.
+     * share=on only while a template is made: its guest's memory is the template's RAM file,
+     * and only the devices' state is saved apart (template.c). */
     add(&b, "-object");
-    add(&b, "memory-backend-file,id=ram,size=%uM,mem-path=%s,share=off", l->res->memory_mib, ram);
+    add(&b, "memory-backend-file,id=ram,size=%uM,mem-path=%s,share=%s", l->res->memory_mib, ram,
+        l->boot == VM_BOOT_TEMPLATE ? "on" : "off");
   }
   add(&b, "-global");
   add(&b, "virtio-mmio.force-legacy=false");
@@ -225,14 +232,27 @@ char **vm_qemu_argv(const struct vm_launch *l, struct isola_err *err) {
       l->rootfs_readonly ? ",readonly=on" : "");
   add(&b, "-device");
   add(&b, "virtio-9p-device,fsdev=rootfs,mount_tag=rootfs");
-  for (size_t i = 0; i < l->nshares; i++) {
-    _cleanup_free_ char *path = qemu_escape(l->shares[i].path);
-    if (!path) b.failed = true;
+  /* A template's devices are the same for every VM restored from it: all the share slots,
+   * those the container does not use showing an empty directory. */
+  for (size_t i = 0; i < (templated ? VM_MAX_SHARES : l->nshares); i++) {
+    bool used = i < l->nshares;
+    _cleanup_free_ char *path = used ? qemu_escape(l->shares[i].path) : NULL;
+    if (used && !path) b.failed = true;
     add(&b, "-fsdev");
-    add(&b, "local,id=%s,path=%s,security_model=passthrough%s", l->shares[i].tag, path ? path : "",
-        l->shares[i].readonly ? ",readonly=on" : "");
+    add(&b, "local,id=s%zu,path=%s,security_model=passthrough%s", i,
+        used ? (path ? path : "") : empty, !used || l->shares[i].readonly ? ",readonly=on" : "");
     add(&b, "-device");
-    add(&b, "virtio-9p-device,fsdev=%s,mount_tag=%s", l->shares[i].tag, l->shares[i].tag);
+    add(&b, "virtio-9p-device,fsdev=s%zu,mount_tag=s%zu", i, i);
+  }
+  if (templated) {
+    add(&b, "-chardev");
+    add(&b, "socket,id=qmp,fd=4");
+    add(&b, "-mon");
+    add(&b, "chardev=qmp,mode=control");
+  }
+  if (l->boot == VM_BOOT_RESTORE) {
+    add(&b, "-incoming");
+    add(&b, "defer");
   }
   if (b.failed) {
     vm_argv_free(b.v);
@@ -256,11 +276,16 @@ pid_t vm_qemu_spawn(const struct vm_launch *l, struct isola_err *err) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent) _exit(127);
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    /* fd 3 is the control socket; stdout and stderr the console log. */
-    if (null < 0 || dup2(null, 0) < 0 || dup2(l->console_fd, 1) < 0 || dup2(l->console_fd, 2) < 0 ||
-        dup2(l->ctl_fd, 3) < 0 || fcntl(3, F_SETFD, 0) < 0)
-      _exit(127);
-    close_range(4, ~0u, 0);
+    /* fd 3 is the control socket, 4 QMP and 5 the state to restore (templates only); stdout
+     * and stderr the console log. Each is first moved above them, so none overwrites another. */
+    int give[] = {l->ctl_fd, l->boot != VM_BOOT_COLD ? l->qmp_fd : -1,
+                  l->boot == VM_BOOT_RESTORE ? l->incoming_fd : -1, l->console_fd};
+    for (size_t i = 0; i < sizeof give / sizeof *give; i++)
+      if (give[i] >= 0 && (give[i] = fcntl(give[i], F_DUPFD_CLOEXEC, 16)) < 0) _exit(127);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(give[3], 1) < 0 || dup2(give[3], 2) < 0) _exit(127);
+    for (int i = 0; i < 3; i++)
+      if (give[i] >= 0 && dup2(give[i], 3 + i) < 0) _exit(127);
+    close_range(give[1] >= 0 ? (give[2] >= 0 ? 6 : 5) : 4, ~0u, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -141,7 +141,7 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
                  .trace = env_flag("ISOLA_VM_TRACE"),
                  .rootfs = rootfs, .rootfs_readonly = cfg->root_readonly,
                  .shares = guest.shares, .nshares = guest.nshares, .ctl_fd = sv[1],
-                 .console_fd = -1},
+                 .console_fd = -1, .qmp_fd = -1, .incoming_fd = -1},
       .ctl_fd = sv[0],
       .guest = &guest,
       .terminal = cfg->process.terminal,
@@ -206,8 +206,11 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
                       WIFSIGNALED(status) ? "signal" : "status",
                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
   }
-  pid_t qpid = (pid_t)strtol(line + 3, NULL, 10);
+  char *end;
+  pid_t qpid = (pid_t)strtol(line + 3, &end, 10);
   json_object_set_new(st->extra, "qemuPid", json_integer(qpid));
+  /* How the VM came up: "template" (restored from one) or "boot". */
+  json_object_set_new(st->extra, "start", json_string(*end == ' ' ? end + 1 : "boot"));
   json_object_set_new(st->extra, "qemuStart", json_integer((json_int_t)proc_start_time(qpid, &zombie)));
   if (state_save(d, st, err) < 0) return -1;
   /* The container exists (in the guest): the creation hooks, on the host. A failure kills the

@@ -4,6 +4,8 @@
  *   guestcfg.c  config.json -> the CONFIG frame the agent builds the container from
  *   qemu.c      resources (RAM, vCPUs), QEMU's command line, launching it
  *   monitor.c   the monitor process: owns QEMU, the control port, stdio, signals, vm.sock
+ *   template.c  VM templates: a booted guest saved once, restored by later VMs
+ *   qmp.c       QEMU's machine protocol, for saving and restoring templates
  *   vm.c        the engine table (create/start/kill/destroy) and vm.sock's client side
  * Private to src/vm/.
  */
@@ -96,7 +98,11 @@ struct vm_resources {
 int vm_resources_from_config(const struct oci_config *cfg, struct vm_resources *r,
                              struct isola_err *err);
 
+/* How a VM comes up: booted (cold), booted to become a template, or restored from one. */
+enum vm_boot { VM_BOOT_COLD, VM_BOOT_TEMPLATE, VM_BOOT_RESTORE };
+
 struct vm_launch {
+  enum vm_boot boot;
   const char *qemu;
   const struct vm_image *img;
   const struct vm_resources *res;
@@ -109,6 +115,14 @@ struct vm_launch {
   size_t nshares;
   int ctl_fd;     /* QEMU's end of the control socketpair: becomes its fd 3 */
   int console_fd; /* QEMU's stdout and stderr: the serial console and its own messages */
+  /* Templates (VM_BOOT_TEMPLATE, VM_BOOT_RESTORE): the guest RAM is template_ram (mapped shared
+   * while the template is made, privately when restored), every share slot exists (those
+   * beyond nshares show empty_dir, read-only), and QEMU speaks QMP on qmp_fd (its fd 4). A
+   * restored VM waits for its state on incoming_fd (its fd 5). */
+  const char *template_ram;
+  const char *empty_dir;
+  int qmp_fd;
+  int incoming_fd;
 };
 
 /* QEMU's argv (NULL-terminated, heap strings); vm_argv_free() releases it. */
@@ -119,6 +133,51 @@ void vm_argv_free(char **argv);
 int vm_qemu_confine(struct isola_err *err);
 /* Forks and execs QEMU, confined; it dies with its parent (PDEATHSIG). Returns its pid. */
 pid_t vm_qemu_spawn(const struct vm_launch *l, struct isola_err *err);
+
+/* ---- qmp.c ---------------------------------------------------------------------------- */
+
+struct vm_qmp {
+  int fd;
+  int timeout_ms; /* for each reply */
+  int64_t deadline;
+  size_t len;
+  char buf[16384];
+};
+
+/* Reads QEMU's greeting on `fd` and leaves the negotiation mode. */
+int vm_qmp_open(struct vm_qmp *q, int fd, int timeout_ms, struct isola_err *err);
+/* Sends one command (a JSON object, one line), with `pass_fd` attached when >= 0, and waits for
+ * its reply; *ret (when not NULL) gets the "return" value, to be released. */
+int vm_qmp_call(struct vm_qmp *q, const char *command, int pass_fd, json_t **ret,
+                struct isola_err *err);
+
+/* ---- template.c ----------------------------------------------------------------------- */
+
+/* A template: a guest booted once with the agent parked before CONFIG (proto.h, T1) and saved;
+ * later VMs of the same machine shape start from it instead of booting. */
+struct vm_template {
+  char dir[4200];
+  char ram[4300];   /* the guest's RAM as saved: restored VMs map it privately */
+  char state[4300]; /* QEMU's device state, restored with -incoming */
+  char empty[4300]; /* what unused share slots show */
+  char release[128];
+};
+
+/* The directory templates live in: $ISOLA_VM_TEMPLATES, else /var/cache/isola/vm-templates
+ * (root) or $XDG_CACHE_HOME/isola/vm-templates; false when they are off (ISOLA_VM_TEMPLATES set
+ * to "off" or "0"). */
+bool vm_template_root(char *out, size_t outsz);
+
+/* The template for a VM launched as `l` (boot = VM_BOOT_COLD, shares as the container has
+ * them): found, or built now (a VM booted and saved, within timeout_ms). 1 with *t filled; 0
+ * when there is none to use, `why` saying why (templates off, KVM, a build that failed):
+ * the VM then boots. Never fails the VM. */
+int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_template *t, char *why,
+                    size_t whysz);
+
+/* A restore from `t` failed (QEMU could not load it): it is set aside for good, with `reason`,
+ * so that later VMs boot instead of failing the same way. */
+void vm_template_discard(const struct vm_template *t, const char *reason);
 
 /* ---- monitor.c ------------------------------------------------------------------------ */
 
