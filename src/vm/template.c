@@ -452,9 +452,20 @@ int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_templat
     return 0;
   }
 
+  /* What a build of this key killed half-way left (the lock is ours: nobody else builds it). */
   char tmp[4300];
+  snprintf(tmp, sizeof tmp, ".build-%s-", hex);
+  {
+    _cleanup_closedir_ DIR *d = opendir(root);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+      if (!strncmp(e->d_name, tmp, strlen(tmp))) {
+        char stale[4400];
+        snprintf(stale, sizeof stale, "%s/%s", root, e->d_name);
+        remove_dir(stale);
+      }
+  }
   snprintf(tmp, sizeof tmp, "%s/.build-%s-%d", root, hex, (int)getpid());
-  remove_dir(tmp);
   struct isola_err err = {0};
   char release[128] = "";
   char keypath[4400], relpath[4400];
@@ -478,7 +489,9 @@ int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_templat
   vm_console_tail(tmp, tail, sizeof tail);
   remove_dir(tmp);
   snprintf(why, whysz, "building it failed: %s%s%s", err.msg, tail[0] ? "; its console: " : "", tail);
-  write_file(path, why, strlen(why));
+  /* A build that ran out of time may succeed on a less busy host: only other failures are
+   * kept (and make later VMs of this shape boot without trying again). */
+  if (err.errnum != ETIMEDOUT) write_file(path, why, strlen(why));
   return 0;
 }
 

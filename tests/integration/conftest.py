@@ -50,6 +50,16 @@ def remove_test_cgroup_parents():
                 pass
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vm_templates(tmp_path_factory):
+    """The vm engine's templates (src/vm/template.c) in a directory of this session's: the
+    session's first VM builds one, whatever a host cache holds. ISOLA_VM_TEMPLATES set by
+    the caller is kept."""
+    if "ISOLA_VM_TEMPLATES" not in os.environ:
+        os.environ["ISOLA_VM_TEMPLATES"] = str(tmp_path_factory.mktemp("vm-templates"))
+    return os.environ["ISOLA_VM_TEMPLATES"]
+
+
 @pytest.fixture(scope="session")
 def isola_bin():
     if not (os.path.isfile(ISOLA) and os.access(ISOLA, os.X_OK)):

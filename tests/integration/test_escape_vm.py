@@ -96,9 +96,12 @@ def test_guest_sees_only_its_shares(isola, vm_ready, vmguest, make_bundle, new_i
     # (the root's channel is busy with the root; the bound share's is free once unmounted).
     entries = [l for l in r.stdout.splitlines() if l.startswith("entries=")]
     assert entries, "no second attach of a share worked: the test proved nothing\n%s" % r.stdout
-    for line in entries:
-        names = set(line[len("entries="):].split(",")) - {"", ".", ".."}
-        assert names == {"inside.txt"}, "a 9p attach showed more than the share: %s" % line
+    # A VM restored from a template has every share slot; those the container does not use
+    # show an empty directory.
+    listed = [set(l[len("entries="):].split(",")) - {"", ".", ".."} for l in entries]
+    for line, names in zip(entries, listed):
+        assert names in ({"inside.txt"}, set()), "a 9p attach showed more than the share: %s" % line
+    assert {"inside.txt"} in listed, "the bound share was never attached again:\n%s" % r.stdout
     assert B.leftovers(isola.root, cid, b) == []
 
 
