@@ -2,14 +2,18 @@
 """vm engine benchmark: `isola --isolation=vm run` of /bin/true from a busybox bundle, side by
 side with the floor under it and with the container engine, in paired rounds.
 
-The three, each round in a rotated order:
-  vm         `isola --isolation=vm run --bundle B ID`: boot, agent, container, /bin/true, exit.
-  floor      the same QEMU command line isola uses for that bundle (read from the live QEMU of a
-             `create`d probe container: same machine, devices, kernel, initramfs, RAM, accel
-             options and kernel command line), plus `isola_poweroff` on the kernel command line:
-             the agent (PID 1) powers the VM off as the first thing it does. Its control port is
-             one end of a socketpair nobody speaks on. This is what booting this kernel and
-             initramfs costs in QEMU, with nothing of isola's on top.
+The four, each round in a rotated order:
+  vm         `isola --isolation=vm run --bundle B ID`, as isola runs it by default: the VM is
+             restored from the machine shape's template (src/vm/template.c; the bench's own
+             template directory, built by the warm-up run, whose time is reported apart), then
+             agent, container, /bin/true, exit.
+  vm-boot    the same with ISOLA_VM_TEMPLATES=off: the VM boots its kernel.
+  floor      the QEMU command line isola boots that bundle's VM with (read from the live QEMU of
+             a `create`d probe container, templates off: same machine, devices, kernel,
+             initramfs, RAM, accel options and kernel command line), plus `isola_poweroff` on
+             the kernel command line: the agent (PID 1) powers the VM off as the first thing it
+             does. Its control port is one end of a socketpair nobody speaks on. This is what
+             booting this kernel and initramfs costs in QEMU, with nothing of isola's on top.
   container  `isola run --bundle B ID` (the container engine), for scale.
 
 Wall time: from just before the process is spawned to wait4() returning. Peak RSS: wait4()'s
@@ -90,7 +94,7 @@ def qemu_argv(root, bundle):
     with tempfile.TemporaryFile() as err:
         r = subprocess.run([ISOLA, "--root", root, "--isolation=vm", "create", "--bundle", bundle,
                             cid], stdout=subprocess.DEVNULL, stderr=err, timeout=120,
-                           stdin=subprocess.DEVNULL)
+                           stdin=subprocess.DEVNULL, env=dict(os.environ, ISOLA_VM_TEMPLATES="off"))
         err.seek(0)
         text = err.read().decode(errors="replace")
     try:
@@ -161,9 +165,12 @@ def main():
         floor = floor_argv(qemu, console)
         accel = qemu[qemu.index("-accel") + 1]
         mem = qemu[qemu.index("-m") + 1]
-        cols = [Column("vm", "isola --isolation=vm run"),
+        cols = [Column("vm", "isola --isolation=vm run (restored from the template)"),
+                Column("vm-boot", "isola --isolation=vm run, templates off (boots)"),
                 Column("floor", "bare QEMU boot, agent powers off at once (floor)"),
                 Column("container", "isola run (container engine)")]
+        envs = {"vm": dict(os.environ, ISOLA_VM_TEMPLATES=os.path.join(work, "templates")),
+                "vm-boot": dict(os.environ, ISOLA_VM_TEMPLATES="off")}
 
         def run(col, r):
             if col.name == "floor":
@@ -180,17 +187,21 @@ def main():
                 col.extra.append(float(m.group(1)))
                 return wall, rss
             cid = "bench-%s-%d-%d" % (col.name, os.getpid(), r)
-            glob = ["--isolation=vm"] if col.name == "vm" else []
+            glob = ["--isolation=vm"] if col.name.startswith("vm") else []
             wall, status, rss, err = spawn_measured(
-                [ISOLA, "--root", root] + glob + ["run", "--bundle", bundle, cid])
+                [ISOLA, "--root", root] + glob + ["run", "--bundle", bundle, cid],
+                env=envs.get(col.name))
             if status != 0:
                 raise RuntimeError("exit status %d: %s" % (status >> 8, err.strip()[-300:]))
             return wall, rss
 
         log("load average %s; warm-up, then %d paired rounds" % (loadavg(), ROUNDS))
+        build = None
         for col in cols:
             try:
-                run(col, -1)
+                wall, _ = run(col, -1)
+                if col.name == "vm":
+                    build = wall  # the first VM of its shape: builds the template, then restores
             except RuntimeError as e:
                 col.error = str(e)
                 log("%s fails, left out: %s" % (col.name, e))
@@ -213,7 +224,7 @@ def main():
         print()
         print("vm engine start-up: `run` of /bin/true from one busybox bundle (config.json from "
               "`isola spec`, read-only root), %d paired rounds, order rotated; median wall time; "
-              "peak RSS = median of wait4() ru_maxrss (QEMU's, for the first two rows). QEMU: "
+              "peak RSS = median of wait4() ru_maxrss (QEMU's, for the first three rows). QEMU: "
               "`-accel %s`, `-m %s`. Load average %s before the rounds, %s after." %
               (ROUNDS, accel, mem, load0, load1))
         print()
@@ -229,7 +240,15 @@ def main():
                 c.label, med[c.name], q[0], q[2], ratio, statistics.median(c.rss) / 1024))
         print()
         vm = next(c for c in cols if c.name == "vm")
+        boot = next(c for c in cols if c.name == "vm-boot")
         fl = next(c for c in cols if c.name == "floor")
+        if build is not None:
+            print("The warm-up `run` that built the template (a VM booted, parked and saved), "
+                  "then ran restored: %.2f s." % build)
+        if boot.walls and fl.walls:
+            print("vm-boot/floor = %.2f (ratio of medians; median of the per-round ratios %.2f)."
+                  % (med["vm-boot"] / med["floor"],
+                     statistics.median(a / b for a, b in zip(boot.walls, fl.walls))))
         if vm.walls and fl.walls:
             paired = statistics.median(a / b for a, b in zip(vm.walls, fl.walls))
             rss = statistics.median(vm.rss) / 1024
