@@ -90,12 +90,40 @@ static void test_fixed_sizes(void) {
   CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1);
 }
 
+/* The template frames (T1, T2): PARK and PARKED carry nothing, RESUME exactly the time and
+ * the entropy, each in its own direction only. */
+static void test_template_frames(void) {
+  struct vm_frame f;
+  const char *why;
+  uint8_t h[VM_FRAME_HEADER];
+  vm_frame_header(h, VM_PARK, 0);
+  CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == VM_FRAME_HEADER && f.type == VM_PARK);
+  CHECK(parse(VM_TO_HOST, h, sizeof h, &f, &why) == -1);
+  CHECK_STR_CONTAINS(why, "direction");
+  vm_frame_header(h, VM_PARK, 1);
+  CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1);
+  vm_frame_header(h, VM_PARKED, 0);
+  CHECK(parse(VM_TO_HOST, h, sizeof h, &f, &why) == VM_FRAME_HEADER && f.type == VM_PARKED);
+  CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1);
+  vm_frame_header(h, VM_PARKED, 4);
+  CHECK(parse(VM_TO_HOST, h, sizeof h, &f, &why) == -1);
+  uint32_t bad[] = {0, 12, VM_RESUME_LEN - 1, VM_RESUME_LEN + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    vm_frame_header(h, VM_RESUME, bad[i]);
+    CHECK(parse(VM_TO_GUEST, h, sizeof h, &f, &why) == -1 && why);
+  }
+  uint8_t resume[VM_FRAME_HEADER + VM_RESUME_LEN] = {0};
+  vm_frame_header(resume, VM_RESUME, VM_RESUME_LEN);
+  CHECK(parse(VM_TO_GUEST, resume, sizeof resume, &f, &why) == (long)sizeof resume);
+  CHECK(parse(VM_TO_HOST, resume, sizeof resume, &f, &why) == -1);
+}
+
 static void test_unknown_and_wrong_direction(void) {
   struct vm_frame f;
   const char *why;
   uint8_t h[VM_FRAME_HEADER];
   for (unsigned t = 0; t < 256; t++) {
-    bool known = (t >= VM_CONFIG && t <= VM_EXEC_WINSIZE) || (t >= VM_HELLO && t <= VM_EXEC_ERROR);
+    bool known = (t >= VM_CONFIG && t <= VM_RESUME) || (t >= VM_HELLO && t <= VM_PARKED);
     vm_frame_header(h, (uint8_t)t, 0);
     long r = parse(VM_TO_HOST, h, sizeof h, &f, &why);
     if (!known) {
@@ -371,6 +399,7 @@ int main(void) {
   RUN(test_truncated);
   RUN(test_over_length);
   RUN(test_fixed_sizes);
+  RUN(test_template_frames);
   RUN(test_unknown_and_wrong_direction);
   RUN(test_exec_frames);
   RUN(test_back_to_back);
