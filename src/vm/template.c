@@ -402,6 +402,10 @@ static void prune(const char *root, const char *keep) {
 int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_template *t, char *why,
                     size_t whysz) {
   char root[4096];
+  if (l->no_template) {
+    snprintf(why, whysz, "off for this container (io.isola.vm.template)");
+    return 0;
+  }
   if (!vm_template_root(root, sizeof root)) {
     snprintf(why, whysz, "templates are off (ISOLA_VM_TEMPLATES)");
     return 0;

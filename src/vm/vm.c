@@ -111,6 +111,13 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
   if (vm_guest_config_build(cfg, o->bundle, &guest, err) < 0) return -1;
   char why[256] = "";
   bool kvm = vm_kvm_usable(why, sizeof why);
+  const char *tv = oci_annotation(cfg, "io.isola.vm.template");
+  if (tv && strcmp(tv, "on") && strcmp(tv, "off")) {
+    vm_guest_config_release(&guest);
+    return isola_fail(err, EINVAL, "config.json: annotations.io.isola.vm.template: expected `on` "
+                                   "or `off`, got `%s`", tv);
+  }
+  bool template_off = tv && !strcmp(tv, "off");
   unsigned long tsc = kvm ? 0 : vm_tsc_khz();
 
   int sv[2], rep[2];
@@ -141,7 +148,8 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
                  .trace = env_flag("ISOLA_VM_TRACE"),
                  .rootfs = rootfs, .rootfs_readonly = cfg->root_readonly,
                  .shares = guest.shares, .nshares = guest.nshares, .ctl_fd = sv[1],
-                 .console_fd = -1, .qmp_fd = -1, .incoming_fd = -1},
+                 .console_fd = -1, .qmp_fd = -1, .incoming_fd = -1,
+                 .no_template = template_off},
       .ctl_fd = sv[0],
       .guest = &guest,
       .terminal = cfg->process.terminal,
@@ -209,8 +217,11 @@ static int vm_create(const struct create_opts *o, const struct oci_config *cfg,
   char *end;
   pid_t qpid = (pid_t)strtol(line + 3, &end, 10);
   json_object_set_new(st->extra, "qemuPid", json_integer(qpid));
-  /* How the VM came up: "template" (restored from one) or "boot". */
-  json_object_set_new(st->extra, "start", json_string(*end == ' ' ? end + 1 : "boot"));
+  /* How the VM came up: "template" (restored from one) or "boot"; `state` shows it. */
+  const char *how = *end == ' ' ? end + 1 : "boot";
+  json_object_set_new(st->extra, "start", json_string(how));
+  if (!st->annotations) st->annotations = json_object();
+  json_object_set_new(st->annotations, "io.isola.vm.start", json_string(how));
   json_object_set_new(st->extra, "qemuStart", json_integer((json_int_t)proc_start_time(qpid, &zombie)));
   if (state_save(d, st, err) < 0) return -1;
   /* The container exists (in the guest): the creation hooks, on the host. A failure kills the

@@ -108,6 +108,7 @@ struct vm_launch {
   const struct vm_resources *res;
   bool kvm;
   bool trace; /* ISOLA_VM_TRACE: the agent logs its steps' times on the console */
+  bool no_template; /* annotation io.isola.vm.template=off: boot, even when a template exists */
   unsigned long tsc_khz;
   const char *rootfs;
   bool rootfs_readonly;
