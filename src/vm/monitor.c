@@ -1015,7 +1015,6 @@ static void boot(struct mon *m) {
   m->launch.boot = VM_BOOT_COLD;
   if (spawn(m, &err) < 0) fail(m, "%s", err.msg);
   m->phase = P_BOOT;
-  m->deadline = now_ms() + m->a->boot_timeout_ms;
 }
 
 /* 0. Restored from m->tmpl: QEMU loads the saved state (QMP: migrate-incoming, x-ignore-shared:
@@ -1162,7 +1161,8 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
     m->in_fd = 0;
   }
   m->hang_ms = env_ms("ISOLA_VM_HANG_TIMEOUT", 60000);
-  m->deadline = now_ms() + a->boot_timeout_ms;
+  /* One deadline for the VM to get ready, a template's build included. */
+  m->deadline = m->t0 + a->boot_timeout_ms;
   m->last_guest = now_ms();
 
   for (;;) {
