@@ -888,6 +888,10 @@ static void on_signal(struct mon *m, const struct signalfd_siginfo *si) {
     for (int i = 0; i < 64 && m->phase != P_EXITING && read_guest(m, true) == 0; i++) {
     }
     if (m->phase == P_EXITING) return;
+    if (m->restoring) {
+      restore_failed(m);
+      return;
+    }
     fail(m, "QEMU %s %d before the workload's exit was reported%s",
          WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
