@@ -145,17 +145,11 @@ static void console_bound(struct mon *m) {
   }
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void logf_(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct mon *m, const char *fmt, ...) {
   if (m->log_fd < 0) return;
   char buf[2048];
-  int n = snprintf(buf, sizeof buf, "%7.3f ", (double)(now_ms() - m->t0) / 1000.0);
+  int n = snprintf(buf, sizeof buf, "%7.3f ", (double)(vm_now_ms() - m->t0) / 1000.0);
   va_list ap;
   va_start(ap, fmt);
   n += vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
@@ -269,7 +263,7 @@ static void send_signal(struct mon *m, int sig, bool all) {
 
 static void reap_qemu(struct mon *m, int wait_ms) {
   if (m->qemu_reaped || m->qemu <= 0) return;
-  int64_t end = now_ms() + wait_ms;
+  int64_t end = vm_now_ms() + wait_ms;
   for (;;) {
     int st;
     pid_t r = wait4(m->qemu, &st, WNOHANG, &m->qemu_usage);
@@ -278,9 +272,9 @@ static void reap_qemu(struct mon *m, int wait_ms) {
       m->qemu_status = r == m->qemu ? st : 0;
       break;
     }
-    if (now_ms() >= end) {
+    if (vm_now_ms() >= end) {
       kill(m->qemu, SIGKILL);
-      wait_ms = 1000, end = now_ms() + 5000; /* it cannot refuse SIGKILL */
+      wait_ms = 1000, end = vm_now_ms() + 5000; /* it cannot refuse SIGKILL */
     }
     /* Short: `run` returns when QEMU is gone, which takes ~5 ms after SIGKILL. */
     nanosleep(&(struct timespec){0, 500 * 1000}, NULL);
@@ -572,7 +566,7 @@ static void on_exec_frame(struct mon *m, const struct vm_frame *f) {
 static void restore_failed(struct mon *m);
 
 static void on_frame(struct mon *m, const struct vm_frame *f) {
-  m->last_guest = now_ms();
+  m->last_guest = vm_now_ms();
   m->restoring = false;
   enum phase p = m->phase;
   bool created = p == P_CREATED || p == P_STARTING || p == P_RUNNING;
@@ -1093,7 +1087,7 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   static struct mon mon;
   struct mon *m = &mon;
   m->a = a;
-  m->t0 = now_ms();
+  m->t0 = vm_now_ms();
   m->log_fd = m->listen_fd = m->sigfd = m->in_fd = m->tty = -1;
   m->start_client = -1;
   m->next_exec_id = 1;
@@ -1141,9 +1135,9 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
    * else booted. */
   m->launch = a->launch;
   char why[800];
-  int64_t t = now_ms();
+  int64_t t = vm_now_ms();
   if (vm_template_get(&m->launch, a->boot_timeout_ms, &m->tmpl, why, sizeof why) == 1) {
-    logf_(m, "template: %s (%lld ms to find or build)", m->tmpl.dir, (long long)(now_ms() - t));
+    logf_(m, "template: %s (%lld ms to find or build)", m->tmpl.dir, (long long)(vm_now_ms() - t));
     if (restore(m, &err) < 0) {
       logf_(m, "template: restore failed: %s", err.msg);
       vm_template_discard(&m->tmpl, err.msg);
@@ -1167,7 +1161,7 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   m->hang_ms = env_ms("ISOLA_VM_HANG_TIMEOUT", 60000);
   /* One deadline for the VM to get ready, a template's build included. */
   m->deadline = m->t0 + a->boot_timeout_ms;
-  m->last_guest = now_ms();
+  m->last_guest = vm_now_ms();
 
   for (;;) {
     if (m->phase == P_EXITING && !execs_active(m) && !m->ctl_len &&
@@ -1203,7 +1197,7 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
     }
 
     /* Deadlines: booting and preparing have one; afterwards the guest's heartbeat. */
-    int64_t now = now_ms(), until;
+    int64_t now = vm_now_ms(), until;
     if (m->phase < P_CREATED) until = m->deadline;
     else if (m->phase == P_EXITING) until = now + 1000;
     else if (backlog) until = now + 1000, m->last_guest = now; /* we are not listening */

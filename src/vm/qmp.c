@@ -16,12 +16,6 @@
 #include "core/fdio.h"
 #include "vm/vm.h"
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The next line QEMU sends, parsed, within the deadline. */
 static json_t *read_message(struct vm_qmp *q, struct isola_err *err) {
   for (;;) {
@@ -43,7 +37,7 @@ static json_t *read_message(struct vm_qmp *q, struct isola_err *err) {
       isola_fail(err, EPROTO, "QMP: a reply longer than %zu bytes", sizeof q->buf);
       return NULL;
     }
-    int64_t left = q->deadline - mono_ms();
+    int64_t left = q->deadline - vm_now_ms();
     struct pollfd p = {.fd = q->fd, .events = POLLIN};
     int r = left > 0 ? poll(&p, 1, (int)left) : 0;
     if (r < 0 && errno == EINTR) continue;
@@ -66,7 +60,7 @@ int vm_qmp_open(struct vm_qmp *q, int fd, int timeout_ms, struct isola_err *err)
   q->fd = fd;
   q->len = 0;
   q->timeout_ms = timeout_ms;
-  q->deadline = mono_ms() + timeout_ms;
+  q->deadline = vm_now_ms() + timeout_ms;
   json_t *greeting = read_message(q, err);
   if (!greeting) return -1;
   bool ok = json_object_get(greeting, "QMP") != NULL;
@@ -77,7 +71,7 @@ int vm_qmp_open(struct vm_qmp *q, int fd, int timeout_ms, struct isola_err *err)
 
 int vm_qmp_call(struct vm_qmp *q, const char *command, int pass_fd, json_t **ret,
                 struct isola_err *err) {
-  q->deadline = mono_ms() + q->timeout_ms;
+  q->deadline = vm_now_ms() + q->timeout_ms;
   size_t len = strlen(command);
   char line[1024];
   if (len + 2 > sizeof line) return isola_fail(err, E2BIG, "QMP: command too long");

@@ -70,12 +70,6 @@ bool vm_template_root(char *out, size_t outsz) {
   return n > 0 && (size_t)n < outsz && out[0] == '/';
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int mkdir_p(const char *path, mode_t mode) {
   char p[4096];
   if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) return errno = ENAMETOOLONG, -1;
@@ -264,7 +258,7 @@ static int guest_frame(struct early_reader *r, int64_t deadline, uint8_t *type,
     }
     if (r->len == sizeof r->buf)
       return isola_fail(err, EPROTO, "the agent sent frame 0x%02x before it parked", r->buf[0]);
-    int64_t left = deadline - mono_ms();
+    int64_t left = deadline - vm_now_ms();
     struct pollfd p = {.fd = r->fd, .events = POLLIN};
     int n = left > 0 ? poll(&p, 1, (int)left) : 0;
     if (n < 0 && errno == EINTR) continue;
@@ -284,7 +278,7 @@ static int save_vm(struct vm_qmp *q, int state_fd, struct isola_err *err) {
       vm_qmp_call(q, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:template\"}}", -1, NULL,
                   err) < 0)
     return -1;
-  int64_t end = mono_ms() + TEMPLATE_SAVE_MS;
+  int64_t end = vm_now_ms() + TEMPLATE_SAVE_MS;
   for (;;) {
     json_t *r = NULL;
     if (vm_qmp_call(q, "{\"execute\":\"query-migrate\"}", -1, &r, err) < 0) return -1;
@@ -296,7 +290,7 @@ static int save_vm(struct vm_qmp *q, int state_fd, struct isola_err *err) {
     json_decref(r);
     if (done) return 0;
     if (failed) return isola_fail(err, EIO, "saving the VM failed%s%s", desc[0] ? ": " : "", desc);
-    if (mono_ms() > end) return isola_fail(err, ETIMEDOUT, "saving the VM took too long");
+    if (vm_now_ms() > end) return isola_fail(err, ETIMEDOUT, "saving the VM took too long");
     nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
   }
 }
@@ -334,7 +328,7 @@ static int build(const struct vm_launch *l, const char *tmp, const char *empty, 
 
   /* T1: HELLO, PARK, PARKED: the guest waits where a container's VM would wait for CONFIG. */
   struct early_reader r = {.fd = ctl_fd};
-  int64_t deadline = mono_ms() + timeout_ms;
+  int64_t deadline = vm_now_ms() + timeout_ms;
   uint8_t type, payload[4 + 256];
   uint32_t plen;
   if (guest_frame(&r, deadline, &type, payload, &plen, err) < 0) return -1;
@@ -441,8 +435,8 @@ int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_templat
   /* One build per key at a time: VMs started together wait for the first one's. */
   snprintf(path, sizeof path, "%s/%s.lock", root, hex);
   _cleanup_close_ int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  int64_t end = mono_ms() + timeout_ms;
-  while (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0 && mono_ms() < end)
+  int64_t end = vm_now_ms() + timeout_ms;
+  while (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0 && vm_now_ms() < end)
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
   if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
     snprintf(why, whysz, "lock `%s`: %s", path, lock < 0 ? strerror(errno) : "another build takes too long");

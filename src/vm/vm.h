@@ -16,10 +16,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "core/engine.h"
 #include "core/err.h"
 #include "core/oci_config.h"
+
+/* CLOCK_MONOTONIC in milliseconds: the vm engine's deadlines. */
+static inline int64_t vm_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- kernel.c ------------------------------------------------------------------------- */
 
