@@ -1444,7 +1444,7 @@ int main(int argc, char **argv) {
     }
     if (f.type == VM_RESUME && parked) {
       resume(f.payload);
-      trace("resumed");
+      trace("resumed: clock set, random generator reseeded");
       continue;
     }
     die("control port: expected CONFIG, got frame 0x%02x", f.type);
