@@ -1139,8 +1139,10 @@ void vm_monitor_main(const struct vm_monitor_args *a) {
   if (vm_template_get(&m->launch, a->boot_timeout_ms, &m->tmpl, why, sizeof why) == 1) {
     logf_(m, "template: %s (%lld ms to find or build)", m->tmpl.dir, (long long)(vm_now_ms() - t));
     if (restore(m, &err) < 0) {
+      /* QEMU refused the template (or could not start): set it aside. A QMP reply that was
+       * late says nothing about the template. */
       logf_(m, "template: restore failed: %s", err.msg);
-      vm_template_discard(&m->tmpl, err.msg);
+      if (err.errnum != ETIMEDOUT) vm_template_discard(&m->tmpl, err.msg);
       boot(m);
     }
   } else {

@@ -8,6 +8,8 @@
  * virtio-9p device per share (the rootfs, then host directories bound into the container),
  * and the serial console on QEMU's stdout (the state dir's console.log). Under TCG the
  * guest must be told the TSC rate: calibrating it on a busy host fails and the guest hangs.
+ * A VM that makes or is restored from a template (template.c) has its RAM in the template's
+ * file, every share slot, and QMP on fd 4; a restored one waits for its state on fd 5.
  */
 #include <fcntl.h>
 #include <signal.h>
