@@ -63,9 +63,12 @@ bool vm_template_root(char *out, size_t outsz) {
     n = snprintf(out, outsz, "/var/cache/isola/vm-templates");
   } else {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && xdg[0] == '/') n = snprintf(out, outsz, "%s/isola/vm-templates", xdg);
-    else if (home && home[0] == '/') n = snprintf(out, outsz, "%s/.cache/isola/vm-templates", home);
-    else return false;
+    if (xdg && xdg[0] == '/')
+      n = snprintf(out, outsz, "%s/isola/vm-templates", xdg);
+    else if (home && home[0] == '/')
+      n = snprintf(out, outsz, "%s/.cache/isola/vm-templates", home);
+    else
+      return false;
   }
   return n > 0 && (size_t)n < outsz && out[0] == '/';
 }
@@ -156,14 +159,16 @@ static int template_key(const struct vm_launch *l, struct text *t) {
   identity(t, "ram", l->img->ram_image);
   identity(t, "pvh", l->img->pvh_stub);
   identity(t, "initramfs", l->img->initramfs);
-  for (size_t i = 0; argv[i]; i++) text_add(t, "%s\n", argv[i]);
+  for (size_t i = 0; argv[i]; i++)
+    text_add(t, "%s\n", argv[i]);
   vm_argv_free(argv);
   return t->failed ? -1 : 0;
 }
 
 static uint64_t fnv1a(const char *s, size_t n) {
   uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
   return h;
 }
 
@@ -206,8 +211,7 @@ static int copy_sparse(const char *from, const char *to, struct isola_err *err) 
     for (off_t at = data; at < hole;) {
       off_t dst = at;
       ssize_t n = copy_file_range(in, &at, out, &dst, (size_t)(hole - at), 0);
-      if (n <= 0)
-        return isola_fail_errno(err, n < 0 ? errno : EIO, "copy `%s` to `%s`", from, to);
+      if (n <= 0) return isola_fail_errno(err, n < 0 ? errno : EIO, "copy `%s` to `%s`", from, to);
     }
     pos = hole;
   }
@@ -273,8 +277,10 @@ static int guest_frame(struct early_reader *r, int64_t deadline, uint8_t *type,
 static int save_vm(struct vm_qmp *q, int state_fd, struct isola_err *err) {
   if (vm_qmp_call(q, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"template\"}}", state_fd,
                   NULL, err) < 0 ||
-      vm_qmp_call(q, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
-                     "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", -1, NULL, err) < 0 ||
+      vm_qmp_call(q,
+                  "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
+                  "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
+                  -1, NULL, err) < 0 ||
       vm_qmp_call(q, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:template\"}}", -1, NULL,
                   err) < 0)
     return -1;
@@ -302,7 +308,8 @@ static int build(const struct vm_launch *l, const char *tmp, const char *empty, 
   snprintf(ram, sizeof ram, "%s/ram", tmp);
   if (copy_sparse(l->img->ram_image, ram, err) < 0) return -1;
   snprintf(path, sizeof path, "%s/console.log", tmp);
-  _cleanup_close_ int console = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  _cleanup_close_ int console =
+      open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (console < 0) return isola_fail_errno(err, errno, "create `%s`", path);
   int ctl[2] = {-1, -1}, qmp[2] = {-1, -1};
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0 ||
@@ -333,16 +340,20 @@ static int build(const struct vm_launch *l, const char *tmp, const char *empty, 
   uint32_t plen;
   if (guest_frame(&r, deadline, &type, payload, &plen, err) < 0) return -1;
   if (type != VM_HELLO || vm_get_u32(payload) != VM_PROTO_VERSION)
-    return isola_fail(err, EPROTO, "the agent did not say HELLO in protocol %d (rebuild the image "
-                                   "with `make vm-image`)", VM_PROTO_VERSION);
+    return isola_fail(err, EPROTO,
+                      "the agent did not say HELLO in protocol %d (rebuild the image "
+                      "with `make vm-image`)",
+                      VM_PROTO_VERSION);
   size_t rl = plen - 4 < releasesz - 1 ? plen - 4 : releasesz - 1;
-  for (size_t i = 0; i < rl; i++) release[i] = payload[4 + i] > ' ' && payload[4 + i] < 127 ? (char)payload[4 + i] : '?';
+  for (size_t i = 0; i < rl; i++)
+    release[i] = payload[4 + i] > ' ' && payload[4 + i] < 127 ? (char)payload[4 + i] : '?';
   release[rl] = 0;
   uint8_t park[VM_FRAME_HEADER];
   vm_frame_header(park, VM_PARK, 0);
   if (write_all_fd(ctl_fd, park, sizeof park) < 0) return isola_fail_errno(err, errno, "send PARK");
   if (guest_frame(&r, deadline, &type, payload, &plen, err) < 0) return -1;
-  if (type != VM_PARKED) return isola_fail(err, EPROTO, "the agent answered PARK with 0x%02x", type);
+  if (type != VM_PARKED)
+    return isola_fail(err, EPROTO, "the agent answered PARK with 0x%02x", type);
 
   struct vm_qmp q;
   snprintf(path, sizeof path, "%s/state", tmp);
@@ -366,7 +377,8 @@ static void prune(const char *root, const char *keep) {
   struct dirent *de;
   while (d && (de = readdir(d)) && n < sizeof e / sizeof *e) {
     size_t hex = strspn(de->d_name, "0123456789abcdef");
-    bool dir = hex == 16 && !de->d_name[16], failed = hex == 16 && !strcmp(de->d_name + 16, ".failed");
+    bool dir = hex == 16 && !de->d_name[16],
+         failed = hex == 16 && !strcmp(de->d_name + 16, ".failed");
     struct stat st;
     if ((!dir && !failed) || !strncmp(de->d_name, keep, 16) ||
         fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -386,8 +398,10 @@ static void prune(const char *root, const char *keep) {
     _cleanup_close_ int lock = open(path, O_RDWR | O_CLOEXEC);
     if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0) continue; /* being built */
     snprintf(path, sizeof path, "%s/%s", root, it.name);
-    if (it.name[16]) unlink(path);
-    else remove_dir(path);
+    if (it.name[16])
+      unlink(path);
+    else
+      remove_dir(path);
   }
 }
 
@@ -439,7 +453,8 @@ int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_templat
   while (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0 && vm_now_ms() < end)
     nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
   if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
-    snprintf(why, whysz, "lock `%s`: %s", path, lock < 0 ? strerror(errno) : "another build takes too long");
+    snprintf(why, whysz, "lock `%s`: %s", path,
+             lock < 0 ? strerror(errno) : "another build takes too long");
     return 0;
   }
   if (template_valid(dir, &key, t)) return 1;
@@ -470,7 +485,7 @@ int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_templat
   snprintf(keypath, sizeof keypath, "%s/key", tmp);
   snprintf(relpath, sizeof relpath, "%s/release", tmp);
   int r = mkdir(tmp, 0700) < 0 ? isola_fail_errno(&err, errno, "create `%s`", tmp)
-                                : build(l, tmp, t->empty, timeout_ms, release, sizeof release, &err);
+                               : build(l, tmp, t->empty, timeout_ms, release, sizeof release, &err);
   if (r == 0) {
     /* Published whole by the rename; what was there for this key was incomplete. */
     remove_dir(dir);
@@ -486,7 +501,8 @@ int vm_template_get(const struct vm_launch *l, int timeout_ms, struct vm_templat
   char tail[600];
   vm_console_tail(tmp, tail, sizeof tail);
   remove_dir(tmp);
-  snprintf(why, whysz, "building it failed: %s%s%s", err.msg, tail[0] ? "; its console: " : "", tail);
+  snprintf(why, whysz, "building it failed: %s%s%s", err.msg, tail[0] ? "; its console: " : "",
+           tail);
   /* A build that ran out of time may succeed on a less busy host: only other failures are
    * kept (and make later VMs of this shape boot without trying again). */
   if (err.errnum != ETIMEDOUT) write_file(path, why, strlen(why));
