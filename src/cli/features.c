@@ -68,6 +68,9 @@ static json_t *engines_section(json_t *runnable) {
                                          "initramfs", h.initrd, "release", h.release)
                              : json_pack("{s:s}", "missing", h.missing);
       json_object_set_new(e, "image", img);
+      /* Where VMs of a machine shape are restored from (TCG only, for now), or null when off. */
+      json_object_set_new(e, "templates", h.templates[0] && !h.kvm ? json_string(h.templates)
+                                                                    : json_null());
     }
     json_object_set_new(out, a.name, e);
   }

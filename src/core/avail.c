@@ -10,6 +10,7 @@
 void vm_host_probe(struct vm_host *out) {
   memset(out, 0, sizeof *out);
   out->kvm = vm_kvm_usable(out->no_kvm, sizeof out->no_kvm);
+  if (!vm_template_root(out->templates, sizeof out->templates)) out->templates[0] = 0;
   struct isola_err err;
   if (vm_qemu_find(out->qemu, sizeof out->qemu, &err) < 0) {
     out->qemu[0] = 0;

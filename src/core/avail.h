@@ -23,6 +23,7 @@ struct vm_host {
   char dir[PATH_MAX];     /* the directory holding the guest image, "" when not found */
   char kernel[PATH_MAX + 16], initrd[PATH_MAX + 32], release[128];
   char missing[1024];     /* why the image was not found: every place looked at */
+  char templates[PATH_MAX]; /* where VM templates are kept, "" when they are off */
 };
 
 struct engine_avail {

@@ -150,7 +150,15 @@ def test_restored_vms_draw_different_random_numbers_and_have_the_time(isola, vbu
     assert seen[0][1] != seen[1][1], "same /dev/urandom bytes in two restored VMs: %s" % seen
 
 
-def test_templates_off_boots(isola, vbundle, new_id):
+def _features_templates(isola_bin, env):
+    r = subprocess.run([isola_bin, "features"], capture_output=True, text=True, env=env, timeout=20)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["io.isola.engines"]["vm"]["templates"]
+
+
+def test_templates_off_boots(isola, isola_bin, vbundle, new_id, tmp_path):
+    assert _features_templates(isola_bin, tpl_env("off")) is None
+    assert _features_templates(isola_bin, tpl_env(tmp_path / "tpl")) == str(tmp_path / "tpl")
     vbundle.sh("echo booted")
     start, out, log = vm(isola, vbundle, new_id("vt"), tpl_env("off"))
     assert out == "booted\n", out
