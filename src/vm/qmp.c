@@ -9,7 +9,6 @@
  */
 #include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,23 +78,8 @@ int vm_qmp_call(struct vm_qmp *q, const char *command, int pass_fd, json_t **ret
   line[len++] = '\n';
   if (pass_fd >= 0) {
     /* getfd: the descriptor travels with the command's bytes. */
-    union {
-      struct cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int))];
-    } c = {0};
-    struct iovec iov = {.iov_base = line, .iov_len = len};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf};
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &pass_fd, sizeof(int));
-    ssize_t n;
-    do
-      n = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)len) return isola_fail_errno(err, n < 0 ? errno : EIO, "QMP: send");
+    if (vm_send_fds(q->fd, line, len, &pass_fd, 1) < 0)
+      return isola_fail_errno(err, errno ? errno : EIO, "QMP: send");
   } else if (write_all_fd(q->fd, line, len) < 0) {
     return isola_fail_errno(err, errno, "QMP: send");
   }
