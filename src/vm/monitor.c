@@ -1044,8 +1044,7 @@ static int restore(struct mon *m, struct isola_err *err) {
   struct vm_qmp q;
   if (r == 0 &&
       (vm_qmp_open(&q, qmp_fd, 10000, err) < 0 ||
-       vm_qmp_call(&q, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\""
-                       ":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", -1, NULL, err) < 0 ||
+       vm_qmp_call(&q, VM_QMP_IGNORE_SHARED, -1, NULL, err) < 0 ||
        vm_qmp_call(&q, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:5\"}}", -1,
                    NULL, err) < 0))
     r = -1;

@@ -277,10 +277,7 @@ static int guest_frame(struct early_reader *r, int64_t deadline, uint8_t *type,
 static int save_vm(struct vm_qmp *q, int state_fd, struct isola_err *err) {
   if (vm_qmp_call(q, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"template\"}}", state_fd,
                   NULL, err) < 0 ||
-      vm_qmp_call(q,
-                  "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
-                  "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
-                  -1, NULL, err) < 0 ||
+      vm_qmp_call(q, VM_QMP_IGNORE_SHARED, -1, NULL, err) < 0 ||
       vm_qmp_call(q, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:template\"}}", -1, NULL,
                   err) < 0)
     return -1;

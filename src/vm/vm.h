@@ -153,6 +153,11 @@ struct vm_qmp {
   char buf[16384];
 };
 
+/* Migration leaves the RAM out (it is the template's file): for saving and restoring alike. */
+#define VM_QMP_IGNORE_SHARED                                                                    \
+  "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"                \
+  "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}"
+
 /* Reads QEMU's greeting on `fd` and leaves the negotiation mode. */
 int vm_qmp_open(struct vm_qmp *q, int fd, int timeout_ms, struct isola_err *err);
 /* Sends one command (a JSON object, one line), with `pass_fd` attached when >= 0, and waits for
