@@ -235,6 +235,16 @@ class Bundle:
             h["timeout"] = timeout
         self.config.setdefault("hooks", {}).setdefault(kind, []).append(h)
 
+    def hostile_guest(self, vmguest, *extra_caps):
+        """For a VM's escape and fault tests: /vmguest (the static hostile guest) in the rootfs,
+        Docker's capabilities plus SYS_ADMIN (and `extra_caps`), no seccomp: inside the guest
+        that is the guest kernel's business."""
+        shutil.copy2(vmguest, os.path.join(self.rootfs, "vmguest"))
+        caps = DEFAULT_CAPS + ["CAP_SYS_ADMIN"] + list(extra_caps)
+        self.process["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted")}
+        self.linux.pop("seccomp", None)
+        return self
+
     def mark(self, cid):
         """Puts the leftover mark for `cid` in the process env (see MARK_ENV)."""
         env = [e for e in self.process.get("env", []) if not e.startswith(MARK_ENV + "=")]

@@ -41,8 +41,7 @@ def vm_ready(isola_bin):
 
 def test_guest_sees_only_its_shares(isola, vm_ready, vmguest, make_bundle, new_id, tmp_path):
     cid = new_id("ve")
-    b = make_bundle()
-    shutil.copy2(vmguest, os.path.join(b.rootfs, "vmguest"))
+    b = make_bundle().hostile_guest(vmguest)
     secret = "HOSTSECRET%s" % uuid.uuid4().hex
     tag = uuid.uuid4().hex[:10]
     # The secret right next to each share: beside the rootfs (in the bundle), beside the bound
@@ -61,9 +60,6 @@ def test_guest_sees_only_its_shares(isola, vm_ready, vmguest, make_bundle, new_i
     os.symlink(b.path, os.path.join(b.rootfs, "evil_bundle"))
     os.symlink(str(tmp_path), os.path.join(b.rootfs, "evil_tmp"))
     host_target = "/tmp/isola-vm-escape-%s" % tag
-    caps = B.DEFAULT_CAPS + ["CAP_SYS_ADMIN"]
-    b.process["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted")}
-    b.linux.pop("seccomp", None)
     paths = ["/", "/..", "/../..", "/evil_abs", "/evil_rel", "/evil_bundle",
              "/evil_bundle/host-secret.txt", "/evil_tmp", "/evil_tmp/beside-share.txt",
              "/shared", "/shared/..", "/shared/../..", "/proc/1/root", "/proc/self/cwd/.."]
@@ -114,11 +110,7 @@ def test_guest_cannot_plant_setuid_or_device_files_on_the_host(isola, vm_ready, 
     the image already holds. QEMU serves the rootfs as root with 9p `security_model=passthrough`
     (files keep the guest's owners and modes); src/vm/confine.c takes that power from it."""
     cid = new_id("vs")
-    b = make_bundle()
-    b.linux.pop("seccomp", None)
-    caps = B.DEFAULT_CAPS + ["CAP_SYS_ADMIN"]
-    b.process["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted")}
-    shutil.copy2(vmguest, os.path.join(b.rootfs, "vmguest"))
+    b = make_bundle().hostile_guest(vmguest)
     # A setuid-root program already in the image, and a plain file to arm with a capability.
     present = os.path.join(b.rootfs, "present_suid")
     shutil.copy2(os.path.join(b.rootfs, "bin", "busybox"), present)

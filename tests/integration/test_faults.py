@@ -432,11 +432,7 @@ def vbundle(vm_ready, make_bundle, vmguest):
     """A bundle for a VM with /vmguest in its rootfs and the rights a hostile guest workload
     would have been given: Docker's capabilities plus SYS_ADMIN and SYS_NICE, no seccomp, and
     /proc/sys writable (inside the guest all of that is the guest kernel's business)."""
-    b = make_bundle()
-    shutil.copy2(vmguest, os.path.join(b.rootfs, "vmguest"))
-    caps = B.DEFAULT_CAPS + ["CAP_SYS_ADMIN", "CAP_SYS_NICE"]
-    b.process["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted")}
-    b.linux.pop("seccomp", None)
+    b = make_bundle().hostile_guest(vmguest, "CAP_SYS_NICE")
     b.linux["readonlyPaths"] = [p for p in b.linux.get("readonlyPaths", []) if p != "/proc/sys"]
     return b
 

@@ -16,7 +16,6 @@ Run (as root):  /usr/bin/python3 -m pytest -q tests/integration/test_vm_template
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -246,11 +245,7 @@ def test_unused_share_slots_are_empty_and_read_only(isola, vm_ready, vmguest, ma
     """In a restored VM every share slot exists; the unused ones show the templates dir's
     empty directory, read-only; the container's own bind mount is a working rw share."""
     tpl = tmp_path / "tpl"
-    b = make_bundle()
-    shutil.copy2(vmguest, os.path.join(b.rootfs, "vmguest"))
-    caps = B.DEFAULT_CAPS + ["CAP_SYS_ADMIN"]
-    b.process["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted")}
-    b.linux.pop("seccomp", None)
+    b = make_bundle().hostile_guest(vmguest)
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(str(shared), 0o777)
